@@ -1,0 +1,41 @@
+# The two commands a newcomer types: `make report` and `make test`.
+# Both create .venv when it is missing and reinstall only when pyproject.toml changes.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PROFILE ?= quick
+
+.PHONY: report test lint typecheck pytest system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.core-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.core-installed
+
+report: $(VENV)/.core-installed
+	$(BIN)/archlab report --profile $(PROFILE)
+
+system-deps:
+	@scripts/install-system-deps
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy src
+
+pytest: $(VENV)/.dev-installed system-deps
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache

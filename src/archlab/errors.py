@@ -1,0 +1,56 @@
+"""Errors a user can cause, reported by the CLI as one line and exit code 2.
+
+Everything raised because of the user's input or environment (an unknown experiment id, a
+malformed history, a corrupt file, a bad option value) is an :class:`ArchlabError`. Bugs are
+not: they keep their tracebacks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ArchlabError(Exception):
+    """Base class: the message says what is wrong and where, in one line."""
+
+    exit_code = 2
+
+    def __str__(self) -> str:
+        return " ".join(super().__str__().split())
+
+
+class UnknownNameError(ArchlabError):
+    """A name (experiment id, benchmark, model ...) that archlab does not know."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        import difflib
+
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        super().__init__(f"unknown {kind} {name!r}{hint}")
+        self.kind = kind
+        self.name = name
+
+
+class InputFormatError(ArchlabError):
+    """A file the user gave is not in the expected format."""
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+        self.path = str(path)
+        self.line = line
+
+
+class CorruptionError(ArchlabError):
+    """Stored data failed a checksum or structural check; no wrong data is returned."""
+
+    def __init__(self, path: str | Path, offset: int | None, message: str) -> None:
+        where = f"{path} at offset {offset}" if offset is not None else str(path)
+        super().__init__(f"corruption in {where}: {message}")
+        self.path = str(path)
+        self.offset = offset
+
+
+class ConfigError(ArchlabError):
+    """A parameter, option or design field has a value archlab cannot use."""

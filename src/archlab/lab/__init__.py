@@ -1,0 +1,56 @@
+"""The experiment lab: registry, context, results, report and benchmark harness.
+
+Chapter packages use this API::
+
+    from archlab.lab import Context, Outcome, Table, Column, experiment, holds, nuanced
+
+Heavy parts (plot rendering, the HTML report) are imported only where they are used.
+"""
+
+from archlab.lab.bench import BenchContext, BenchReport, Ratio, benchmark
+from archlab.lab.context import Context
+from archlab.lab.registry import Experiment, experiment
+from archlab.lab.result import (
+    Band,
+    Column,
+    Figure,
+    Heatmap,
+    Judgement,
+    Outcome,
+    RefLine,
+    Result,
+    Series,
+    Table,
+    Value,
+    holds,
+    nuanced,
+    number,
+    optional_number,
+    refuted,
+)
+
+__all__ = [
+    "Band",
+    "BenchContext",
+    "BenchReport",
+    "Column",
+    "Context",
+    "Experiment",
+    "Figure",
+    "Heatmap",
+    "Judgement",
+    "Outcome",
+    "Ratio",
+    "RefLine",
+    "Result",
+    "Series",
+    "Table",
+    "Value",
+    "benchmark",
+    "experiment",
+    "holds",
+    "nuanced",
+    "number",
+    "optional_number",
+    "refuted",
+]

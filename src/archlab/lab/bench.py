@@ -1,0 +1,208 @@
+"""Benchmarks against real peers: side by side, same run, same data, reported as ratios.
+
+A chapter package registers its benchmarks in its ``benchmarks.py``::
+
+    @benchmark(name="ids", title="ID generation rate", columns=[...])
+    def bench_ids(ctx: BenchContext) -> BenchReport: ...
+
+A benchmark is never a timed test. It measures archlab and each peer in the same process run,
+alternating between them for several rounds (:func:`interleaved`) so that the noise of a shared
+machine falls on both, and reports medians and the ratios that matter, each with the goal its
+issue set. A peer that is not installed is reported as missing, never replaced by a guess.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archlab.errors import UnknownNameError
+from archlab.lab.progress import NullProgress, Progress
+from archlab.lab.result import Column
+
+Row = dict[str, Any]
+
+
+@dataclass
+class BenchContext:
+    quick: bool
+    seed: int
+    scratch: Path
+    progress: Progress = field(default_factory=NullProgress)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``archlab / peer`` (or its inverse, where lower is better), against the issue's goal."""
+
+    label: str
+    value: float | None
+    goal: float | None = None
+    higher_is_better: bool = True
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None or self.goal is None:
+            return None
+        return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
+
+
+@dataclass
+class BenchReport:
+    """Rows of measurements (one per system × workload), the ratios, and what was missing."""
+
+    columns: list[Column]
+    rows: list[Row]
+    ratios: list[Ratio] = field(default_factory=list)
+    missing_peers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+BenchFn = Callable[[BenchContext], BenchReport]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    title: str
+    description: str
+    run: BenchFn
+
+
+_BENCHMARKS: dict[str, Benchmark] = {}
+
+
+def benchmark(*, name: str, title: str, description: str) -> Callable[[BenchFn], BenchFn]:
+    """Register the decorated function as ``archlab bench <name>``."""
+
+    def register(fn: BenchFn) -> BenchFn:
+        existing = _BENCHMARKS.get(name)
+        if existing is not None and existing.run is not fn:
+            raise ValueError(f"benchmark {name!r} is registered twice")
+        _BENCHMARKS[name] = Benchmark(name, title, " ".join(description.split()), fn)
+        return fn
+
+    return register
+
+
+def discover() -> None:
+    import archlab
+
+    for info in pkgutil.iter_modules(archlab.__path__):
+        module = f"archlab.{info.name}.benchmarks"
+        if info.ispkg and importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+
+
+def all_benchmarks() -> list[Benchmark]:
+    discover()
+    return sorted(_BENCHMARKS.values(), key=lambda b: b.name)
+
+
+def get(name: str) -> Benchmark:
+    discover()
+    try:
+        return _BENCHMARKS[name]
+    except KeyError:
+        raise UnknownNameError("benchmark", name, list(_BENCHMARKS)) from None
+
+
+def peer_available(module: str) -> bool:
+    """Whether the peer's Python module can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def interleaved(
+    systems: Mapping[str, Callable[[], float]],
+    rounds: int,
+    progress: Progress | None = None,
+    description: str = "rounds",
+) -> dict[str, list[float]]:
+    """Run each system's trial once per round, alternating, and collect their measurements.
+
+    A trial returns one number (ops/s, seconds ...). Alternating rounds, rather than all trials
+    of one system then all of the next, spreads a noisy neighbour's load over every system.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in systems}
+    with (progress or NullProgress()).task(description, rounds * len(systems)) as task:
+        for round_no in range(rounds):
+            order = list(systems.items())
+            if round_no % 2:
+                order.reverse()
+            for name, trial in order:
+                samples[name].append(trial())
+                task.advance()
+    return samples
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def ops_per_sec(operations: int, fn: Callable[[], object]) -> float:
+    """Run ``fn`` once and return ``operations`` divided by its wall time."""
+    started = time.perf_counter()
+    fn()
+    elapsed = time.perf_counter() - started
+    return operations / elapsed if elapsed > 0 else float("inf")
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0–100) by linear interpolation."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def markdown(bench: Benchmark, report: BenchReport, command: str, environment: str) -> str:
+    """The report as a ``BENCHMARKS.md`` section: command, machine, table and ratios."""
+    from archlab.lab import format as fmt
+
+    keys = [c.name for c in report.columns]
+    lines = [
+        f"## {bench.title}",
+        "",
+        bench.description,
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        f"Measured on: {environment}",
+        "",
+        "| " + " | ".join(c.label for c in report.columns) + " |",
+        "|" + "|".join("---" for _ in report.columns) + "|",
+    ]
+    for row in report.rows:
+        lines.append("| " + " | ".join(fmt.number(row.get(k)) for k in keys) + " |")
+    if report.ratios:
+        lines += ["", "| ratio | measured | goal | met |", "|---|---|---|---|"]
+        for r in report.ratios:
+            value = "missing peer" if r.value is None else f"{r.value:.2f}x"
+            sign = "≥" if r.higher_is_better else "≤"
+            goal = f"{sign} {r.goal:g}x" if r.goal is not None else "–"
+            met = {True: "yes", False: "**no**", None: "–"}[r.met]
+            lines.append(f"| {r.label} | {value} | {goal} | {met} |")
+    if report.missing_peers:
+        lines += ["", f"Missing peers (not measured): {', '.join(report.missing_peers)}."]
+    for note in report.notes:
+        lines += ["", note]
+    return "\n".join(lines) + "\n"

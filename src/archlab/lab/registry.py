@@ -1,0 +1,173 @@
+"""The experiment registry: every claim of the codex archlab measures, with its judge.
+
+A chapter package registers its claims in its ``experiments.py``::
+
+    @experiment(
+        id="streaming.sequential_io",
+        section="7.1",
+        title="Sequential vs random writes",
+        claim="Appending to a log is much faster than writing at random offsets.",
+        method="4 KiB writes to a real file, appended or at random offsets ...",
+        judge=judge_sequential_io,
+        profiles={"quick": {"file_mb": 64}, "full": {"file_mb": 1024}},
+    )
+    def sequential_io(ctx: Context) -> Outcome: ...
+
+``judge`` is the predicate, written next to the claim, that turns the measured values into a
+verdict. :func:`discover` imports ``archlab.<package>.experiments`` for every package, so a
+new chapter only has to add that module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from archlab.errors import ConfigError, UnknownNameError
+from archlab.lab.result import Judgement, Outcome, Value
+
+if TYPE_CHECKING:
+    from archlab.lab.context import Context
+
+PROFILES = ("quick", "full")
+_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+_SECTION = re.compile(r"^\d+(\.\d+)*$")
+
+ExperimentFn = Callable[["Context"], Outcome]
+Judge = Callable[[Mapping[str, Value]], Judgement]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered claim: what is claimed, how it is measured, and how it is judged."""
+
+    id: str
+    section: str
+    title: str
+    claim: str
+    method: str
+    judge: Judge
+    profiles: Mapping[str, Mapping[str, Any]]
+    run: ExperimentFn
+    references: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def chapter(self) -> int:
+        return int(self.section.split(".")[0])
+
+    @property
+    def sort_key(self) -> tuple[tuple[int, ...], str]:
+        return tuple(int(p) for p in self.section.split(".")), self.id
+
+    def params(self, profile: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The parameters of ``profile``, with ``overrides`` applied and type-checked."""
+        if profile not in self.profiles:
+            raise UnknownNameError("profile", profile, list(self.profiles))
+        params = dict(self.profiles[profile])
+        for name, value in (overrides or {}).items():
+            if name not in params:
+                raise ConfigError(
+                    f"experiment {self.id} has no parameter {name!r}; "
+                    f"its parameters are {', '.join(sorted(params)) or 'none'}"
+                )
+            params[name] = _coerce(self.id, name, value, params[name])
+        return params
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def experiment(
+    *,
+    id: str,
+    section: str,
+    title: str,
+    claim: str,
+    method: str,
+    judge: Judge,
+    profiles: Mapping[str, Mapping[str, Any]],
+    references: Iterable[str] = (),
+) -> Callable[[ExperimentFn], ExperimentFn]:
+    """Register the decorated function as the experiment ``id`` (see the module docstring)."""
+    if not _ID.match(id):
+        raise ValueError(f"experiment id {id!r} must look like 'chapter.name'")
+    if not _SECTION.match(section):
+        raise ValueError(f"experiment {id}: section {section!r} must look like '4.2'")
+    missing = [p for p in PROFILES if p not in profiles]
+    if missing:
+        raise ValueError(f"experiment {id}: profiles {missing} are missing")
+
+    def register(fn: ExperimentFn) -> ExperimentFn:
+        existing = _REGISTRY.get(id)
+        if existing is not None and existing.run is not fn:
+            raise ValueError(f"experiment id {id!r} is registered twice")
+        _REGISTRY[id] = Experiment(
+            id=id,
+            section=section,
+            title=title,
+            claim=" ".join(claim.split()),
+            method=" ".join(method.split()),
+            judge=judge,
+            profiles={k: dict(v) for k, v in profiles.items()},
+            run=fn,
+            references=tuple(references),
+        )
+        return fn
+
+    return register
+
+
+def discover() -> None:
+    """Import ``archlab.<package>.experiments`` for every chapter package."""
+    import archlab
+
+    for info in pkgutil.iter_modules(archlab.__path__):
+        if not info.ispkg or info.name in {"lab"}:
+            continue
+        name = f"archlab.{info.name}.experiments"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
+def all_experiments() -> list[Experiment]:
+    """Every registered experiment, in codex order."""
+    discover()
+    return sorted(_REGISTRY.values(), key=lambda e: e.sort_key)
+
+
+def get(experiment_id: str) -> Experiment:
+    discover()
+    try:
+        return _REGISTRY[experiment_id]
+    except KeyError:
+        raise UnknownNameError("experiment", experiment_id, list(_REGISTRY)) from None
+
+
+def _coerce(exp_id: str, name: str, value: Any, default: Any) -> Any:
+    """Convert a ``--set name=value`` string to the type of the profile's default."""
+    if not isinstance(value, str):
+        return value
+    try:
+        if isinstance(default, bool):
+            lowered = value.lower()
+            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError(value)
+            return lowered in {"true", "1", "yes"}
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, list):
+            kind = type(default[0]) if default else str
+            return [kind(v) for v in value.split(",") if v]
+    except ValueError:
+        kind_name = type(default).__name__
+        raise ConfigError(
+            f"experiment {exp_id}: parameter {name} expects {kind_name}, got {value!r}"
+        ) from None
+    return value

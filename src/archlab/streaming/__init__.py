@@ -1,0 +1,1 @@
+"""Chapter 7: messaging and streaming internals (sequential I/O, zero copy, the log)."""

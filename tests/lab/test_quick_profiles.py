@@ -1,0 +1,24 @@
+"""Every registered experiment runs on its quick profile and yields a computed verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archlab.lab import Judgement, Result, registry, runner
+from archlab.lab.result import VERDICTS
+
+EXPERIMENTS = [e.id for e in registry.all_experiments()]
+
+
+@pytest.mark.parametrize("experiment_id", EXPERIMENTS)
+def test_quick_profile_yields_a_computed_verdict(experiment_id: str, tmp_path: Path) -> None:
+    exp = registry.get(experiment_id)
+    result = runner.run(exp, profile="quick", seed=1, scratch_root=tmp_path, catch=False)
+    assert result.verdict in VERDICTS
+    assert result.values, "the verdict must rest on stored measurements"
+    # The stored verdict is exactly what the judge says of the stored values.
+    assert exp.judge(result.values) == Judgement(result.verdict, result.reason)
+    assert result.summary and (result.tables or result.figures)
+    assert Result.from_dict(result.to_dict()) == result

@@ -1,0 +1,133 @@
+"""The registry: ids, sections, profiles, discovery and parameter overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from archlab.errors import ConfigError, UnknownNameError
+from archlab.lab import Context, Outcome, holds, registry
+from archlab.lab.registry import PROFILES, experiment
+
+
+def _judge(values: object) -> object:
+    return holds("fine")
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
+    fresh: dict[str, object] = {}
+    monkeypatch.setattr(registry, "_REGISTRY", fresh)
+    monkeypatch.setattr(registry, "discover", lambda: None)
+    yield fresh
+
+
+def _register(exp_id: str = "demo.thing", section: str = "4.2", **profiles: dict[str, object]):
+    return experiment(
+        id=exp_id,
+        section=section,
+        title="t",
+        claim="c  spread\n over lines",
+        method="m",
+        judge=_judge,  # type: ignore[arg-type]
+        profiles=profiles
+        or {
+            "quick": {"n": 1, "rate": 0.5, "on": True, "sizes": [1, 2]},
+            "full": {"n": 10, "rate": 0.5, "on": True, "sizes": [1, 2]},
+        },
+    )
+
+
+def run_nothing(ctx: Context) -> Outcome:
+    return Outcome({"x": 1}, "x=1")
+
+
+def test_discovery_finds_the_chapter_experiments() -> None:
+    ids = [e.id for e in registry.all_experiments()]
+    assert "streaming.sequential_io" in ids
+    assert "streaming.zero_copy" in ids
+    assert len(ids) == len(set(ids))
+
+
+def test_experiments_come_in_codex_order(scratch_registry: dict[str, object]) -> None:
+    for exp_id, section in [
+        ("a.late", "10.1"),
+        ("b.early", "2.2"),
+        ("c.mid", "4.10"),
+        ("d.mid", "4.2"),
+    ]:
+        _register(exp_id, section)(run_nothing)
+    assert [e.section for e in registry.all_experiments()] == ["2.2", "4.2", "4.10", "10.1"]
+
+
+def test_claims_are_normalised_to_one_line(scratch_registry: dict[str, object]) -> None:
+    _register()(run_nothing)
+    assert registry.get("demo.thing").claim == "c spread over lines"
+
+
+@pytest.mark.parametrize("bad_id", ["nodot", "Upper.case", "a..b", "1a.b", "a.b-c"])
+def test_malformed_ids_are_rejected(bad_id: str) -> None:
+    with pytest.raises(ValueError, match="chapter.name"):
+        _register(bad_id)
+
+
+def test_malformed_section_is_rejected() -> None:
+    with pytest.raises(ValueError, match="section"):
+        _register("a.b", "four")
+
+
+def test_both_profiles_are_required() -> None:
+    with pytest.raises(ValueError, match="full"):
+        _register(quick={"n": 1})
+
+
+def test_registering_a_different_function_under_a_used_id_fails(
+    scratch_registry: dict[str, object],
+) -> None:
+    _register()(run_nothing)
+
+    def other(ctx: Context) -> Outcome:
+        return Outcome({}, "")
+
+    with pytest.raises(ValueError, match="twice"):
+        _register()(other)
+
+
+def test_unknown_id_suggests_close_names(scratch_registry: dict[str, object]) -> None:
+    _register("storage.compaction")(run_nothing)
+    with pytest.raises(UnknownNameError, match="did you mean 'storage.compaction'"):
+        registry.get("storage.compactoin")
+
+
+def test_overrides_take_the_type_of_the_default(scratch_registry: dict[str, object]) -> None:
+    _register()(run_nothing)
+    exp = registry.get("demo.thing")
+    params = exp.params("quick", {"n": "7", "rate": "0.25", "on": "no", "sizes": "3,4"})
+    assert params == {"n": 7, "rate": 0.25, "on": False, "sizes": [3, 4]}
+    assert exp.params("full")["n"] == 10
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"nope": "1"}, "has no parameter 'nope'"),
+        ({"n": "many"}, "expects int"),
+        ({"on": "maybe"}, "expects bool"),
+    ],
+)
+def test_bad_overrides_name_the_parameter(
+    scratch_registry: dict[str, object],
+    overrides: dict[str, str],
+    message: str,
+) -> None:
+    _register()(run_nothing)
+    with pytest.raises(ConfigError, match=message):
+        registry.get("demo.thing").params("quick", overrides)
+
+
+def test_every_registered_experiment_is_well_formed() -> None:
+    for exp in registry.all_experiments():
+        assert set(PROFILES) <= set(exp.profiles), exp.id
+        assert exp.claim and exp.method and exp.title, exp.id
+        assert exp.id.split(".")[0].isidentifier()
