@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import pkgutil
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -93,12 +92,11 @@ def benchmark(*, name: str, title: str, description: str) -> Callable[[BenchFn],
 
 
 def discover() -> None:
-    import archlab
+    """Import every ``benchmarks`` module in archlab's packages, at any depth."""
+    from archlab.lab.registry import chapter_modules
 
-    for info in pkgutil.iter_modules(archlab.__path__):
-        module = f"archlab.{info.name}.benchmarks"
-        if info.ispkg and importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
+    for name in chapter_modules("benchmarks"):
+        importlib.import_module(name)
 
 
 def all_benchmarks() -> list[Benchmark]:

@@ -123,15 +123,22 @@ def experiment(
 
 
 def discover() -> None:
-    """Import ``archlab.<package>.experiments`` for every chapter package."""
+    """Import every ``experiments`` module in archlab's packages, at any depth."""
+    for name in chapter_modules("experiments"):
+        importlib.import_module(name)
+
+
+def chapter_modules(leaf: str) -> list[str]:
+    """Names of every ``archlab.<package>[.<sub>...].<leaf>`` module that exists."""
     import archlab
 
-    for info in pkgutil.iter_modules(archlab.__path__):
-        if not info.ispkg or info.name in {"lab"}:
-            continue
-        name = f"archlab.{info.name}.experiments"
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
+    found = []
+    for info in pkgutil.walk_packages(archlab.__path__, "archlab."):
+        if info.ispkg and not info.name.startswith("archlab.lab"):
+            name = f"{info.name}.{leaf}"
+            if importlib.util.find_spec(name) is not None:
+                found.append(name)
+    return sorted(found)
 
 
 def all_experiments() -> list[Experiment]:
