@@ -38,13 +38,12 @@ def _output_format(as_json: bool, markdown: bool) -> str:
 
 def _requirement_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for f in reversed(FIELDS):
-        default = "none" if f.default is None else f.example
         command = click.option(
             f.flag,
             f.name,
             metavar="VALUE",
             default=None,
-            help=f"{f.help} [default: {_default_text(f.name)}; e.g. {default}]",
+            help=f"{f.help} [default: {_default_text(f.name)}; e.g. {f.example}]",
         )(command)
     return command
 

@@ -288,8 +288,8 @@ def _cache(item: Section, name: str, path: str) -> m.Cache:
 def _database(item: Section, name: str, path: str) -> m.Database:
     product = item.optional_string("product")
     known = PRODUCTS.get(product.lower()) if product else None
-    given = item.has("engine") or known is None
-    engine = item.choice("engine", m.ENGINES) if given or known is None else known[0]
+    explicit = known is None or item.has("engine")  # an explicit engine wins over the product
+    engine = item.choice("engine", m.ENGINES) if explicit or known is None else known[0]
     if engine == "btree":
         for key in LSM_ONLY:
             if item.has(key):

@@ -59,7 +59,7 @@ def five_nines_single_region(design: Design, est: Estimate) -> Iterator[Hit]:
 
 @rule(
     id="table1.high_qps_without_shards_or_cache",
-    title="More than 10k QPS on one unsharded database with no cache",
+    title="More than 10k QPS on one unsharded database with no cache to absorb it",
     section="2.2",
     severity="error",
     why="""Table 1: above about 10k QPS a single database instance has no headroom left, so
