@@ -58,7 +58,9 @@ class _Pool:
         self.items: Iterator[tuple[bytes]] = iter(())
 
     def refill(self) -> bytes:
-        items = self.unpack(os.urandom(self.size * max(1, _POOL_BYTES // self.size)))
+        items: Iterator[tuple[bytes]] = self.unpack(
+            os.urandom(self.size * max(1, _POOL_BYTES // self.size))
+        )
         self.items = items
         return next(items)[0]
 
@@ -109,7 +111,7 @@ class SeededEntropy:
 
 
 class FixedEntropy:
-    """Replays given byte strings in order (tests that need an exact value); then repeats the last."""
+    """Replays the given byte strings in order, then repeats the last (tests of exact values)."""
 
     def __init__(self, *chunks: bytes) -> None:
         if not chunks:

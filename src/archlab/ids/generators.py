@@ -28,7 +28,7 @@ def make_generator(
     machine: int = 0,
     epoch_ms: int = TWITTER.epoch_ms,
 ) -> IdGenerator:
-    """A generator of ``kind`` (one of :data:`KINDS`); ``machine`` and ``epoch_ms`` for Snowflake."""
+    """A generator of ``kind`` (:data:`KINDS`); ``machine`` and ``epoch_ms`` are for Snowflake."""
     if kind == "ulid":
         return UlidGenerator(clock=clock, entropy=entropy)
     if kind == "ksuid":

@@ -54,11 +54,6 @@ def _uuid(value: int) -> uuid.UUID:
     return u
 
 
-def _text(value: int) -> str:
-    h = "%032x" % value
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 class Uuid4Generator:
     """Random UUIDs (RFC 9562 §5.4) from the injected entropy."""
 
@@ -69,7 +64,7 @@ class Uuid4Generator:
         return _uuid(int.from_bytes(self._take16(), "big") & _V4_CLEAR | _V4_SET)
 
     def new_str(self) -> str:
-        h = "%032x" % (int.from_bytes(self._take16(), "big") & _V4_CLEAR | _V4_SET)
+        h = f"{int.from_bytes(self._take16(), 'big') & _V4_CLEAR | _V4_SET:032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -114,9 +109,9 @@ class Uuid7Generator:
         high, low = self._next()
         head = self._head
         if head[0] != high:
-            h = "%016x" % high
+            h = f"{high:016x}"
             head = self._head = (high, f"{h[:8]}-{h[8:12]}-{h[12:]}-")
-        t = "%016x" % low
+        t = f"{low:016x}"
         return f"{head[1]}{t[:4]}-{t[4:]}"
 
 
