@@ -22,9 +22,16 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from archlab.ids.errors import ClockMovedBackwardsError
-from archlab.ids.lease import LeaseGrant, LeaseHolder, LeaseRequest, LeaseResponse, LeaseService
-from archlab.ids.snowflake import SnowflakeSequencer
+from archlab.ids.errors import ClockMovedBackwardsError, NoMachineIdError
+from archlab.ids.lease import (
+    HeldLease,
+    LeasedSnowflake,
+    LeaseGrant,
+    LeaseHolder,
+    LeaseRequest,
+    LeaseResponse,
+    LeaseService,
+)
 
 BASE_MS = 1_700_000_000_000
 
@@ -52,14 +59,20 @@ class Tenure:
     end: float
 
 
+class FloorIgnoringSnowflake(LeasedSnowflake):
+    """Broken: a new tenure starts from no floor, as if the service had not handed one over."""
+
+    def floor_for(self, lease: HeldLease) -> int:
+        return -1
+
+
 @dataclass
 class Node:
     holder: LeaseHolder
     clock: NodeClock
+    generator: LeasedSnowflake
     paused_until: float = 0.0
     tenure_key: tuple[int, int] | None = None  # (tenure, token) being recorded
-    sequencer: SnowflakeSequencer | None = None
-    seq_tenure: int = -1
 
 
 @dataclass
@@ -96,7 +109,8 @@ class World:
         for i in range(c.holders):
             name = f"g{i}"
             holder = self.holder_class(name, ttl_ms=c.ttl_ms, max_drift=c.assumed_drift)
-            self.nodes[name] = Node(holder, self._random_clock())
+            snowflake = (FloorIgnoringSnowflake if self.ignore_floor else LeasedSnowflake)(holder)
+            self.nodes[name] = Node(holder, self._random_clock(), snowflake)
         self._queue: list[tuple[float, int, str, object]] = []
         self._seq = 0
         self.tenures: dict[tuple[str, int, int], Tenure] = {}
@@ -178,18 +192,11 @@ class World:
             self._issue(response.holder, node, local)
 
     def _issue(self, name: str, node: Node, local: int) -> None:
-        machine = node.holder.machine(local)
-        lease = node.holder.lease
-        if machine is None or lease is None:
-            return
-        if node.seq_tenure != lease.tenure:
-            floor = -1 if self.ignore_floor else lease.floor_ms
-            node.sequencer = SnowflakeSequencer(machine, floor_ms=floor)
-            node.seq_tenure = lease.tenure
-        assert node.sequencer is not None
         for _ in range(self.config.burst):
             try:
-                value = node.sequencer.issue(local)
+                value = node.generator.issue(local)
+            except NoMachineIdError:
+                return
             except ClockMovedBackwardsError:  # not past the floor yet: refuse, as "refuse" does
                 return
             if value is None:

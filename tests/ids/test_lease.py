@@ -16,7 +16,16 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from archlab.errors import ConfigError
-from archlab.ids.lease import LeaseGrant, LeaseHolder, LeaseRefusal, LeaseRequest, LeaseService
+from archlab.ids.errors import ClockMovedBackwardsError, NoMachineIdError
+from archlab.ids.lease import (
+    LeasedSnowflake,
+    LeaseGrant,
+    LeaseHolder,
+    LeaseRefusal,
+    LeaseRequest,
+    LeaseService,
+)
+from archlab.ids.snowflake import parse_snowflake
 from tests.ids.lease_world import World, WorldConfig, run_seed
 
 
@@ -134,6 +143,32 @@ class TestHolder:
         holder.on_response(LeaseGrant("h", req.request_id, 1, 1, -1), now=510)
         assert holder.machine(520) == 1
         assert holder.machine(400) is None and holder.lease is None
+
+
+class TestLeasedSnowflake:
+    def test_stamps_only_under_a_lease_and_from_the_floor(self) -> None:
+        holder = LeaseHolder("h", ttl_ms=1_000, max_drift=0.0)
+        gen = LeasedSnowflake(holder)
+        base = 1_700_000_000_000
+        with pytest.raises(NoMachineIdError):
+            gen.issue(base)
+        req = holder.poll(base)
+        assert req is not None
+        holder.on_response(LeaseGrant("h", req.request_id, 9, 1, floor_ms=base + 5), now=base)
+        with pytest.raises(ClockMovedBackwardsError):
+            gen.issue(base + 4)  # at or below the floor: an earlier holder may have used it
+        assert gen.issue(base + 5) is None
+        first = gen.issue(base + 6)
+        assert first is not None and parse_snowflake(first).machine == 9
+        renew = holder.poll(base + holder.renew_after)
+        assert renew is not None
+        holder.on_response(LeaseGrant("h", renew.request_id, 9, 1, floor_ms=base + 900), base + 400)
+        # Same tenure: the same sequencer goes on; the renewal's higher floor is not applied.
+        second = gen.issue(base + 401)
+        assert second is not None and second > first
+        assert parse_snowflake(second).timestamp_ms == base + 401
+        with pytest.raises(NoMachineIdError):
+            gen.issue(base + renew.stamp_ceiling + 1 - base)
 
 
 SEEDS = range(120)

@@ -74,7 +74,7 @@ def judge_k_ordering(v: Mapping[str, Value]) -> Judgement:
     claim="""Snowflake IDs (and ULIDs and KSUIDs, which start with a timestamp) are roughly
     time-ordered even when many machines generate them at once, so they sort close to creation
     order; random UUIDs (v4) have no order at all. KSUID counts whole seconds, so its ordering is
-    coarser than the millisecond schemes'.""",
+    coarser than that of the millisecond schemes.""",
     method="""Eight machines, each with its own generator of every scheme, its own clock offset
     (uniform within ± skew) and rate (within 1 ± drift), serve requests arriving as one Poisson
     stream; each ID reaches a central log after a random delay. Against the log's arrival order,

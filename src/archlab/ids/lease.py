@@ -29,8 +29,9 @@ at every stamp, with the same clock reading it stamps, so no ID carries a time o
 clock is behind the old one's: it could stamp times the old holder already used. Each request
 carries ``stamp_ceiling``, the highest time the sender could stamp under the lease it asks for;
 the service keeps the highest ceiling per machine id and hands it to the next holder as
-``floor_ms``; the holder's :class:`~archlab.ids.snowflake.SnowflakeSequencer` treats every
-time up to the floor as used.
+``floor_ms``; :class:`LeasedSnowflake` starts each new tenure's
+:class:`~archlab.ids.snowflake.SnowflakeSequencer` from that floor, so every time up to it
+counts as used.
 
 ``tests/ids/test_lease.py`` drives both machines with skewed, drifting clocks, message delay
 and loss, and pauses, and checks both properties; it also shows the two broken variants (a
@@ -43,6 +44,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archlab.errors import ConfigError
+from archlab.ids.errors import NoMachineIdError
+from archlab.ids.snowflake import TWITTER, SnowflakeLayout, SnowflakeSequencer
 
 
 @dataclass(frozen=True)
@@ -244,3 +247,34 @@ class LeaseHolder:
             self.lease = None
             self._pending = None
         self._last_now = now
+
+
+class LeasedSnowflake:
+    """A Snowflake sequencer that stamps only under a valid lease (sans-IO, like its parts).
+
+    :meth:`issue` checks the lease at the very clock reading it stamps with, starts a new
+    :class:`SnowflakeSequencer` (with the grant's floor) whenever a new tenure begins, and
+    raises :class:`NoMachineIdError` while no lease is held. Like the sequencer it returns
+    ``None`` when the millisecond is used up and raises ``ClockMovedBackwardsError`` for a
+    reading at or below the last one used (or the floor): the driver waits or refuses.
+    """
+
+    def __init__(self, holder: LeaseHolder, layout: SnowflakeLayout = TWITTER) -> None:
+        self.holder = holder
+        self.layout = layout
+        self._sequencer: SnowflakeSequencer | None = None
+        self._tenure = -1
+
+    def floor_for(self, lease: HeldLease) -> int:
+        """The floor a new tenure starts from (the grant's; a test overrides it to break it)."""
+        return lease.floor_ms
+
+    def issue(self, now: int) -> int | None:
+        machine = self.holder.machine(now)
+        lease = self.holder.lease
+        if machine is None or lease is None:
+            raise NoMachineIdError(f"{self.holder.name} holds no machine-id lease at {now} ms")
+        if lease.tenure != self._tenure or self._sequencer is None:
+            self._sequencer = SnowflakeSequencer(machine, self.layout, self.floor_for(lease))
+            self._tenure = lease.tenure
+        return self._sequencer.issue(now)

@@ -38,19 +38,22 @@ _V7_VERSION: Final = 7 << 12  # in the third group of the text, with rand_a belo
 _VARIANT_B: Final = 2 << 62
 _LOW30: Final = (1 << 30) - 1
 _LOW32: Final = (1 << 32) - 1
+_SEED_MASK: Final = (1 << 41) - 1  # seeds leave the counter's top bit clear
 _TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
 _object_new = object.__new__
-_set = object.__setattr__
 _UUID = uuid.UUID
 _UNKNOWN = uuid.SafeUUID.unknown
+# uuid.UUID forbids attribute assignment; its slot descriptors set the two fields directly.
+_set_int = _UUID.__dict__["int"].__set__
+_set_safe = _UUID.__dict__["is_safe"].__set__
 
 
 def _uuid(value: int) -> uuid.UUID:
-    u = _object_new(_UUID)
-    _set(u, "int", value)
-    _set(u, "is_safe", _UNKNOWN)
+    u: uuid.UUID = _object_new(_UUID)
+    _set_int(u, value)
+    _set_safe(u, _UNKNOWN)
     return u
 
 
@@ -76,43 +79,60 @@ class Uuid7Generator:
         self._take10 = (entropy or DEFAULT_ENTROPY).source(10)
         self._lock = threading.Lock()
         self._ms = -(1 << 62)
-        self._counter = 0
+        self._counter = _COUNTER_MAX  # forces a seed at the first call
         self._head: tuple[int, str] = (-1, "")  # (high 64 bits, their text "xxxxxxxx-xxxx-7xxx-")
 
-    def _next(self) -> tuple[int, int]:
-        """(high 64 bits, low 64 bits) of the next UUID."""
-        ms = self._clock()
-        r = int.from_bytes(self._take10(), "big")  # 32 bits for rand_b's tail, 41 for a seed
-        with self._lock:
-            if ms > self._ms:
-                if ms >> 48 or ms < 0:
-                    raise TimestampRangeError(f"clock reads {ms} ms, outside UUIDv7's 48 bits")
-                self._ms = ms
-                counter = r >> 32 & ((1 << 41) - 1)
-            else:
-                counter = self._counter + 1
-                if counter > _COUNTER_MAX:  # §6.2 rollover: run the timestamp ahead
-                    ms = self._ms = self._ms + 1
-                    counter = r >> 32 & ((1 << 41) - 1)
-                else:
-                    ms = self._ms
-            self._counter = counter
-        high = ms << 16 | _V7_VERSION | counter >> 30
-        low = _VARIANT_B | (counter & _LOW30) << 32 | r & _LOW32
-        return high, low
-
+    # new() and new_str() repeat the same-millisecond step inline: it is the hot path, and a
+    # shared helper would cost a call per UUID. The rarer steps live in _step_slow.
     def new(self) -> uuid.UUID:
-        high, low = self._next()
-        return _uuid(high << 64 | low)
+        ms = self._clock()
+        r = int.from_bytes(self._take10(), "big")
+        with self._lock:
+            counter = self._counter + 1
+            if ms <= self._ms and counter <= _COUNTER_MAX:
+                ms = self._ms
+                self._counter = counter
+            else:
+                ms, counter = self._step_slow(ms, r)
+        u: uuid.UUID = _object_new(_UUID)
+        _set_int(
+            u,
+            (ms << 16 | _V7_VERSION | counter >> 30) << 64
+            | _VARIANT_B
+            | (counter & _LOW30) << 32
+            | r & _LOW32,
+        )
+        _set_safe(u, _UNKNOWN)
+        return u
 
     def new_str(self) -> str:
-        high, low = self._next()
+        ms = self._clock()
+        r = int.from_bytes(self._take10(), "big")
+        with self._lock:
+            counter = self._counter + 1
+            if ms <= self._ms and counter <= _COUNTER_MAX:
+                ms = self._ms
+                self._counter = counter
+            else:
+                ms, counter = self._step_slow(ms, r)
+        high = ms << 16 | _V7_VERSION | counter >> 30
         head = self._head
         if head[0] != high:
             h = f"{high:016x}"
             head = self._head = (high, f"{h[:8]}-{h[8:12]}-{h[12:]}-")
-        t = f"{low:016x}"
+        t = f"{_VARIANT_B | (counter & _LOW30) << 32 | r & _LOW32:016x}"
         return f"{head[1]}{t[:4]}-{t[4:]}"
+
+    def _step_slow(self, ms: int, r: int) -> tuple[int, int]:
+        """A new millisecond (seed the counter) or a counter rollover; under the lock."""
+        if ms > self._ms:
+            if ms >> 48 or ms < 0:
+                raise TimestampRangeError(f"clock reads {ms} ms, outside UUIDv7's 48 bits")
+            self._ms = ms
+        else:  # §6.2 rollover: run the timestamp one millisecond ahead of the clock
+            ms = self._ms = self._ms + 1
+        counter = self._counter = r >> 32 & _SEED_MASK
+        return ms, counter
 
 
 @dataclass(frozen=True)
