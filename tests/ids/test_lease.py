@@ -254,3 +254,33 @@ class LeaseFaults(RuleBasedStateMachine):
 
 TestLeaseFaults = LeaseFaults.TestCase
 TestLeaseFaults.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
+
+
+def test_protocol_cores_import_no_clock_thread_or_randomness() -> None:
+    """The lease machines and the sequencer they use are sans-IO, transitively."""
+    import ast
+    import importlib.util
+
+    forbidden = {"time", "threading", "random", "asyncio", "socket"}
+    seen: set[str] = set()
+    todo = ["archlab.ids.lease", "archlab.ids.snowflake"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None
+        with open(spec.origin, encoding="utf-8") as source:
+            tree = ast.parse(source.read())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for imported in names:
+                assert imported.split(".")[0] not in forbidden, f"{name} imports {imported}"
+                if imported.startswith("archlab."):
+                    todo.append(imported)
+    assert "archlab.ids.errors" in seen

@@ -9,11 +9,11 @@ from archlab.ids.errors import ClockMovedBackwardsError, InvalidIdError, Timesta
 from archlab.ids.snowflake import (
     TWITTER,
     TWITTER_EPOCH_MS,
-    SnowflakeGenerator,
     SnowflakeLayout,
     SnowflakeSequencer,
     parse_snowflake,
 )
+from archlab.ids.snowflake_generator import SnowflakeGenerator
 from tests.ids.helpers import FakeClock
 
 DISCORD = SnowflakeLayout(epoch_ms=1420070400000)

@@ -27,15 +27,22 @@ from archlab.ids.errors import (
 from archlab.ids.generators import KINDS, IdGenerator, make_generator
 from archlab.ids.inspection import Inspection, inspect_id
 from archlab.ids.ksuid import Ksuid, KsuidGenerator
-from archlab.ids.lease import LeaseGrant, LeaseHolder, LeaseRefusal, LeaseRequest, LeaseService
+from archlab.ids.lease import (
+    LeasedSnowflake,
+    LeaseGrant,
+    LeaseHolder,
+    LeaseRefusal,
+    LeaseRequest,
+    LeaseService,
+)
 from archlab.ids.snowflake import (
     TWITTER,
-    SnowflakeGenerator,
     SnowflakeLayout,
     SnowflakeParts,
     SnowflakeSequencer,
     parse_snowflake,
 )
+from archlab.ids.snowflake_generator import SnowflakeGenerator
 from archlab.ids.ulid import Ulid, UlidGenerator
 from archlab.ids.uuids import Uuid4Generator, Uuid7Generator, parse_uuid, uuid_parts
 
@@ -56,6 +63,7 @@ __all__ = [
     "LeaseRefusal",
     "LeaseRequest",
     "LeaseService",
+    "LeasedSnowflake",
     "MonotonicOverflowError",
     "NoMachineIdError",
     "SeededEntropy",

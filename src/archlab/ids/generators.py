@@ -7,7 +7,8 @@ from typing import Any, Protocol
 from archlab.errors import UnknownNameError
 from archlab.ids.entropy import Clock, Entropy
 from archlab.ids.ksuid import KsuidGenerator
-from archlab.ids.snowflake import TWITTER, SnowflakeGenerator, SnowflakeLayout
+from archlab.ids.snowflake import TWITTER, SnowflakeLayout
+from archlab.ids.snowflake_generator import SnowflakeGenerator
 from archlab.ids.ulid import UlidGenerator
 from archlab.ids.uuids import Uuid4Generator, Uuid7Generator
 

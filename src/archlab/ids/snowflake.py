@@ -6,28 +6,23 @@ The machine field may be read as 5-bit datacenter + 5-bit worker, as Twitter's o
 
 The mechanism is split in two:
 
-- :class:`SnowflakeSequencer`, sans-IO: given the clock reading, it issues the next ID or says
-  why it cannot. Within one millisecond the sequence counts up; when all 4096 are used it
-  returns ``None`` (wait for the next millisecond). A reading earlier than the last timestamp
-  used raises :class:`ClockMovedBackwardsError`: issuing it could repeat an ID. A ``floor``
-  (the highest timestamp a previous holder of this machine id may have used, from the lease
-  service) makes every timestamp up to the floor count as already used. The simulator and the
-  lease tests drive this class directly.
-- :class:`SnowflakeGenerator`: the sequencer with a real (or injected) clock, a lock, and the
-  waiting policy: on exhaustion it waits for the next millisecond; when the clock moves
-  backwards it either refuses (raises, the default) or waits until the clock passes the last
-  timestamp used, up to ``max_backwards_wait_ms``. Either way it never issues a duplicate.
+- :class:`SnowflakeSequencer` (this module imports no clock, thread or randomness): given
+  the clock reading, it issues the next ID or says why it cannot. Within one millisecond the
+  sequence counts up; when all 4096 are used it returns ``None`` (wait for the next
+  millisecond). A reading earlier than the last timestamp used raises
+  :class:`ClockMovedBackwardsError`: issuing it could repeat an ID. A ``floor`` (the highest
+  timestamp a previous holder of this machine id may have used, from the lease service) makes
+  every timestamp up to the floor count as already used. The lease code and its tests, and
+  later the simulator, drive this class directly.
+- :class:`~archlab.ids.snowflake_generator.SnowflakeGenerator`: the sequencer with a real (or
+  injected) clock, a lock and the waiting policies (see that module).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
-from archlab.ids.entropy import Clock, system_clock_ms
 from archlab.ids.errors import (
     ClockMovedBackwardsError,
     InvalidIdError,
@@ -35,7 +30,6 @@ from archlab.ids.errors import (
 )
 
 TWITTER_EPOCH_MS: Final = 1288834974657
-BackwardsPolicy = Literal["refuse", "wait"]
 
 
 @dataclass(frozen=True)
@@ -153,65 +147,3 @@ class SnowflakeSequencer:
         self.last_ms = now_ms
         self.sequence = sequence
         return t << self._shift | self._machine_field | sequence
-
-
-class SnowflakeGenerator:
-    """Snowflake IDs from a clock, for one machine id; thread-safe (module doc)."""
-
-    def __init__(
-        self,
-        machine: int | None = None,
-        *,
-        datacenter: int | None = None,
-        worker: int | None = None,
-        layout: SnowflakeLayout = TWITTER,
-        clock: Clock | None = None,
-        on_backwards: BackwardsPolicy = "refuse",
-        max_backwards_wait_ms: int = 5_000,
-        sleep: Callable[[float], None] = time.sleep,
-        floor_ms: int = -1,
-    ) -> None:
-        if (machine is None) == (datacenter is None and worker is None):
-            raise InvalidIdError("give either a machine id or a datacenter and a worker")
-        if machine is None:
-            if datacenter is None or worker is None:
-                raise InvalidIdError("give both datacenter and worker")
-            machine = layout.machine_id(datacenter, worker)
-        if on_backwards not in ("refuse", "wait"):
-            raise InvalidIdError(f"on_backwards must be 'refuse' or 'wait', not {on_backwards!r}")
-        self._core = SnowflakeSequencer(machine, layout, floor_ms)
-        self.layout = layout
-        self.machine = machine
-        self.on_backwards = on_backwards
-        self.max_backwards_wait_ms = max_backwards_wait_ms
-        self._clock = clock or system_clock_ms
-        self._sleep = sleep
-        self._lock = threading.Lock()
-
-    def new(self) -> int:
-        clock, issue = self._clock, self._core.issue
-        with self._lock:
-            waited_backwards = 0
-            while True:
-                now = clock()
-                try:
-                    value = issue(now)
-                except ClockMovedBackwardsError as exc:
-                    behind = exc.last_ms - exc.now_ms
-                    if self.on_backwards == "refuse" or waited_backwards >= (
-                        self.max_backwards_wait_ms
-                    ):
-                        raise
-                    self._sleep(behind / 1000)
-                    waited_backwards += behind
-                    continue
-                if value is not None:
-                    return value
-                # 4096 IDs in this millisecond already: spin until the clock moves on.
-                self._sleep(0)
-
-    def new_str(self) -> str:
-        return str(self.new())
-
-    def parse(self, value: int | str) -> SnowflakeParts:
-        return parse_snowflake(value, self.layout)
