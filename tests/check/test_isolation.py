@@ -74,7 +74,7 @@ def test_g1c_circular_information_flow() -> None:
     assert result.valid is False
     (anomaly,) = result.anomalies
     assert [step.type for step in anomaly.cycle] == ["wr", "wr"]
-    assert "T1 read 'x' = [1], whose last element T0 appended" in anomaly.explanation
+    assert "T1 read key 'x' = [1], whose last element T0 appended" in anomaly.explanation
 
 
 def test_g1a_aborted_read() -> None:

@@ -132,3 +132,8 @@ def show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     return str(value)
+
+
+def key_name(key: Any) -> str:
+    """A key as explanations name it: ``key 'x'``, ``key 3``."""
+    return f"key {show(key)}"

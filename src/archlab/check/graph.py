@@ -375,5 +375,5 @@ def _explain(kind: str, cycle: Sequence[Step], found: int) -> str:
     names = " → ".join(txn_where(s.source).split(" (")[0] for s in cycle)
     first = txn_where(cycle[0].source).split(" (")[0]
     steps = "; ".join(f"{s.type}: {s.why}" for s in cycle)
-    more = f" ({found} components have one; the shortest are shown)" if found > 1 else ""
+    more = f" (one of {found} such cycles found)" if found > 1 else ""
     return f"{kind} cycle {names} → {first}: {steps}{more}"

@@ -79,6 +79,10 @@ class LinearizabilityResult:
         """Indexes of the operations that could not be placed (for the timeline)."""
         return {op.index for k in self.failures for op in k.unplaced}
 
+    def holder(self, key: KeyResult) -> str:
+        """What holds the state: the model, or one key of it."""
+        return f"the {self.model.name}" if key.key is None else f"key {key.key!r}"
+
     def explain(self, key: KeyResult) -> str:
         """One paragraph on why ``key`` is not linearizable."""
         m = self.model
@@ -92,7 +96,7 @@ class LinearizabilityResult:
         return (
             f"{where}{m.describe(blocked)} by process {blocked.process!r} "
             f"(line {blocked.invoke.line or '?'}) cannot take effect: the longest linearizable "
-            f"prefix places {len(key.linearization)} operation(s) and leaves the {m.name} "
+            f"prefix places {len(key.linearization)} operation(s) and leaves {self.holder(key)} "
             f"holding {m.describe_state(key.state)}, and no order of the operations invoked "
             f"before it completed{tried} lets it take effect before it returned"
         )

@@ -27,7 +27,7 @@ import itertools
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from archlab.check.anomalies import Anomaly, show, txn_name, txn_where
+from archlab.check.anomalies import Anomaly, key_name, show, txn_name, txn_where
 from archlab.check.graph import DependencyGraph
 from archlab.check.transactions import Txn
 from archlab.errors import InputFormatError
@@ -53,7 +53,7 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
                 raise InputFormatError(
                     source,
                     f"list-append needs unique values per key: {show(m.value)} is appended to "
-                    f"{show(m.key)} by {txn_where(other.op)} and {txn_where(txn.op)}",
+                    f"{key_name(m.key)} by {txn_where(other.op)} and {txn_where(txn.op)}",
                     txn.op.invoke.line or None,
                 )
             writer[(m.key, m.value)] = txn
@@ -87,7 +87,7 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
             anomalies.append(
                 Anomaly(
                     "incompatible-order",
-                    f"{txn_where(t.op)} read {show(key)} = {brief(v)} and "
+                    f"{txn_where(t.op)} read {key_name(key)} = {brief(v)} and "
                     f"{txn_where(longest_txn.op)} read {brief(longest)}: neither is a prefix "
                     f"of the other, so no single order of appends explains both "
                     f"({len(clash)} such read(s) of this key)",
@@ -107,7 +107,7 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
                     a.op,
                     b.op,
                     "ww",
-                    f"{txn_name(b.op)} appended {show(later)} to {show(key)} right after "
+                    f"{txn_name(b.op)} appended {show(later)} to {key_name(key)} right after "
                     f"{txn_name(a.op)}'s {show(earlier)}",
                 )
     for key, key_reads in reads.items():
@@ -135,7 +135,7 @@ def _read_edges(
                 source_txn.op,
                 txn.op,
                 "wr",
-                f"{txn_name(txn.op)} read {show(key)} = {brief(value)}, whose last element "
+                f"{txn_name(txn.op)} read {key_name(key)} = {brief(value)}, whose last element "
                 f"{txn_name(source_txn.op)} appended",
             )
     if len(value) < len(order):
@@ -146,7 +146,7 @@ def _read_edges(
                 txn.op,
                 next_txn.op,
                 "rw",
-                f"{txn_name(txn.op)} read {show(key)} = {brief(value)} and "
+                f"{txn_name(txn.op)} read {key_name(key)} = {brief(value)} and "
                 f"{txn_name(next_txn.op)} appended the next element, {show(following)}",
             )
 
@@ -173,8 +173,8 @@ def _out_of_order_appends(
             found.append(
                 Anomaly(
                     "incompatible-order",
-                    f"{txn_where(txn.op)} appended {show(tuple(values))} to {show(key)} in that "
-                    f"order, but the longest read of it is {brief(order)}",
+                    f"{txn_where(txn.op)} appended {show(tuple(values))} to {key_name(key)} "
+                    f"in that order, but the longest read of it is {brief(order)}",
                     (txn.op,),
                     key=key,
                 )
@@ -202,7 +202,7 @@ def _unread_appends(
                 last.op,
                 txn.op,
                 "ww",
-                f"{txn_name(txn.op)} appended {show(value)} to {show(key)}, which no read saw, "
+                f"{txn_name(txn.op)} appended {show(value)} to {key_name(key)}, which no read saw, "
                 f"so after {show(order[-1])}, the last element read, which "
                 f"{txn_name(last.op)} appended",
             )
@@ -211,7 +211,7 @@ def _unread_appends(
                 reader.op,
                 txn.op,
                 "rw",
-                f"{txn_name(reader.op)} read {show(key)} = {brief(order)}, without the "
+                f"{txn_name(reader.op)} read {key_name(key)} = {brief(order)}, without the "
                 f"{show(value)} that {txn_name(txn.op)} appended",
             )
 
@@ -230,7 +230,8 @@ def _read_anomalies(
         found.append(
             Anomaly(
                 "duplicate-elements",
-                f"{reader} read {show(key)} = {brief(value)}, holding {show(tuple(twice))} twice",
+                f"{reader} read {key_name(key)} = {brief(value)}, "
+                f"holding {show(tuple(twice))} twice",
                 (txn.op,),
                 key=key,
             )
@@ -241,7 +242,7 @@ def _read_anomalies(
             found.append(
                 Anomaly(
                     "garbage-read",
-                    f"{reader} read {show(key)} with element {show(element)}, which no "
+                    f"{reader} read {key_name(key)} with element {show(element)}, which no "
                     f"transaction appended",
                     (txn.op,),
                     key=key,
@@ -251,7 +252,7 @@ def _read_anomalies(
             found.append(
                 Anomaly(
                     "internal",
-                    f"{reader} read {show(key)} = {brief(value)}, including {show(element)}, "
+                    f"{reader} read {key_name(key)} = {brief(value)}, including {show(element)}, "
                     f"which it appends itself only later",
                     (txn.op,),
                     key=key,
@@ -261,7 +262,7 @@ def _read_anomalies(
             found.append(
                 Anomaly(
                     "G1a",
-                    f"{reader} read {show(key)} = {brief(value)}, including {show(element)}, "
+                    f"{reader} read {key_name(key)} = {brief(value)}, including {show(element)}, "
                     f"appended by {txn_where(source.op)}, which aborted",
                     (txn.op, source.op),
                     key=key,
@@ -276,9 +277,9 @@ def _read_anomalies(
                 found.append(
                     Anomaly(
                         "G1b",
-                        f"{reader} read {show(key)} = {brief(value)}, ending at {show(last)}, an "
-                        f"intermediate state of {txn_where(source.op)}, which went on to append "
-                        f"{show(tuple(theirs[theirs.index(last) + 1 :]))}",
+                        f"{reader} read {key_name(key)} = {brief(value)}, ending at "
+                        f"{show(last)}, an intermediate state of {txn_where(source.op)}, "
+                        f"which went on to append {show(tuple(theirs[theirs.index(last) + 1 :]))}",
                         (txn.op, source.op),
                         key=key,
                     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from archlab.check.anomalies import Anomaly, show, txn_name, txn_where
+from archlab.check.anomalies import Anomaly, key_name, show, txn_name, txn_where
 from archlab.check.graph import DependencyGraph
 from archlab.check.transactions import Txn
 from archlab.errors import InputFormatError
@@ -44,7 +44,7 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
                 raise InputFormatError(
                     source,
                     f"rw-register needs unique values per key: {show(m.value)} is written to "
-                    f"{show(m.key)} by {txn_where(other.op)} and {txn_where(txn.op)}",
+                    f"{key_name(m.key)} by {txn_where(other.op)} and {txn_where(txn.op)}",
                     txn.op.invoke.line or None,
                 )
             writer[(m.key, m.value)] = txn
@@ -85,7 +85,7 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
                         a.op,
                         b.op,
                         "ww",
-                        f"{txn_name(b.op)} read {show(key)} = {show(earlier)}, "
+                        f"{txn_name(b.op)} read {key_name(key)} = {show(earlier)}, "
                         f"{txn_name(a.op)}'s write, and then wrote {show(later)}",
                     )
     first_versions: dict[Hashable, list[Any]] = {}
@@ -100,7 +100,7 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
                     source_txn.op,
                     txn.op,
                     "wr",
-                    f"{txn_name(txn.op)} read {show(key)} = {show(version)}, which "
+                    f"{txn_name(txn.op)} read {key_name(key)} = {show(version)}, which "
                     f"{txn_name(source_txn.op)} wrote",
                 )
             overwritten_by = sorted(after.get(key, {}).get(version, ()), key=repr)
@@ -114,7 +114,7 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
                 txn.op,
                 overwriter.op,
                 "rw",
-                f"{txn_name(txn.op)} read {show(key)} = {what} and {txn_name(overwriter.op)} "
+                f"{txn_name(txn.op)} read {key_name(key)} = {what} and {txn_name(overwriter.op)} "
                 f"wrote the later version {show(later)}",
             )
     return anomalies
@@ -135,7 +135,7 @@ def _read_anomalies(
         return [
             Anomaly(
                 "garbage-read",
-                f"{reader} read {show(key)} = {show(version)}, which no transaction wrote",
+                f"{reader} read {key_name(key)} = {show(version)}, which no transaction wrote",
                 (txn.op,),
                 key=key,
             )
@@ -144,7 +144,8 @@ def _read_anomalies(
         return [
             Anomaly(
                 "internal",
-                f"{reader} read {show(key)} = {show(version)}, which it writes itself only later",
+                f"{reader} read {key_name(key)} = {show(version)}, "
+                f"which it writes itself only later",
                 (txn.op,),
                 key=key,
             )
@@ -153,8 +154,8 @@ def _read_anomalies(
         return [
             Anomaly(
                 "G1a",
-                f"{reader} read {show(key)} = {show(version)}, written by {txn_where(source.op)}, "
-                f"which aborted",
+                f"{reader} read {key_name(key)} = {show(version)}, "
+                f"written by {txn_where(source.op)}, which aborted",
                 (txn.op, source.op),
                 key=key,
             )
@@ -163,7 +164,7 @@ def _read_anomalies(
         return [
             Anomaly(
                 "G1b",
-                f"{reader} read {show(key)} = {show(version)}, an intermediate value of "
+                f"{reader} read {key_name(key)} = {show(version)}, an intermediate value of "
                 f"{txn_where(source.op)}, which then wrote "
                 f"{show(final[(source.op.index, key)])}",
                 (txn.op, source.op),

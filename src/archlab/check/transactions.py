@@ -19,7 +19,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from archlab.check.anomalies import Anomaly, show, txn_where
+from archlab.check.anomalies import Anomaly, key_name, show, txn_where
 from archlab.check.history import Operation
 from archlab.errors import InputFormatError
 
@@ -142,7 +142,7 @@ def _internal_append(txn: Txn) -> tuple[Hashable, str] | None:
         mine = own.get(m.key, [])
         if mine and list(read[len(read) - len(mine) :]) != mine:
             return m.key, (
-                f"read {show(m.key)} = {show(read)}, which does not end with its own "
+                f"read {key_name(m.key)} = {show(read)}, which does not end with its own "
                 f"appends {show(tuple(mine))}"
             )
     return None
@@ -155,6 +155,6 @@ def _internal_register(txn: Txn) -> tuple[Hashable, str] | None:
             own[m.key] = m.value
         elif m.key in own and m.value != own[m.key]:
             return m.key, (
-                f"read {show(m.key)} = {show(m.value)} after writing {show(own[m.key])} itself"
+                f"read {key_name(m.key)} = {show(m.value)} after writing {show(own[m.key])} itself"
             )
     return None
