@@ -9,19 +9,31 @@ configuration have the same future, so each is explored once. This is the search
 runs, on a doubly linked list of call and return entries where "linearize" unlinks an
 operation's two entries and backtracking relinks them (Knuth's dancing links).
 
-Two refinements fit the history format:
+Refinements that fit the history format:
 
 - ``info`` operations may take effect at any time after their invocation, or never. They
-  live in a second list with no return entries (they never block), and the search succeeds
-  once every *required* operation (``ok``, and ``fail`` ones the model keeps) is placed:
-  unknown operations left over are the ones that never took effect. At each point required
-  candidates are tried before unknown ones, so an unknown write is placed only where it is
-  needed to explain what came after it.
+  are kept apart with no return entries (they never block), and the search succeeds once
+  every *required* operation (``ok``, and ``fail`` ones the model keeps) is placed: unknown
+  operations left over are the ones that never took effect. Required candidates are tried
+  first, so an unknown write is placed only where it is needed to explain what follows.
 - The linearized set is a bitset kept exactly but compactly: required operations are
   numbered in invocation order and the set is stored as ``(p, window)``, where every
   operation before ``p`` is linearized and ``window`` holds the bits from ``p`` on. The
   window spans the history's concurrency, not its length, so a 100k-operation history does
   not make every cache key 12 KB long. Unknown operations have their own bitset.
+
+And three reductions, each sound (the property tests compare the search with a brute-force
+definition, and show that a wrong reduction would be caught):
+
+- a *read* (an operation the model says never changes the state) that is legal now is
+  placed now and nothing else is tried in its stead: moving a read earlier, to a point
+  where it is legal, leaves every later step as it was;
+- unknown operations with equal footprints (two timed-out ``write 3``) are interchangeable,
+  so only the earliest unplaced one of each class is tried;
+- *subsumption*: a configuration is skipped when one with the same required operations
+  placed, the same state and a subset of its unknown operations placed was already reached
+  (unknown operations are never obliged to take effect, so the smaller set can do all the
+  larger can). This is what keeps Jepsen-like histories full of timeouts in milliseconds.
 
 The search is a generator: it yields its step count whenever it has used the step allowance
 it was sent, so the caller can interleave partitions and stop at a time limit. Its return
@@ -38,7 +50,7 @@ from archlab.check.history import Operation
 from archlab.check.models import Model
 
 _READS, _OTHERS, _UNKNOWN = 0, 1, 2
-#: Call position of the sentinel ending the unknown-operations list: after everything.
+#: Call position of the sentinel ending the unknown-operation classes: after everything.
 _END = 1 << 80
 
 
@@ -94,22 +106,30 @@ def search(ops: Sequence[Operation], model: Model, initial: Hashable) -> Search:
         nxt[a] = b
         prv[b] = a
 
-    # Unknown (info) operations: head 0, op j = j+1, tail n_unknown+1 with call at the end.
+    # Unknown (info) operations, in classes of interchangeable ones (equal footprints): only
+    # the earliest unplaced op of a class is ever tried, so the ones placed are always the
+    # earliest of their class and ``taken[c]`` says how many. Classes form a linked list
+    # (head 0, class c = c+1, tail), ordered by their first op's call; a class whose ops are
+    # all placed is unlinked.
     n_unk = len(unknown)
-    itail = n_unk + 1
-    icall = [0, *(op.call for op in unknown), _END]
-    inxt = list(range(1, itail + 2))
-    iprv = [max(k - 1, 0) for k in range(itail + 1)]
-    # Interchangeable unknown ops (same footprint): only the earliest unplaced one is tried,
-    # so the ones placed are always the earliest of their class. twin[j]: the previous one.
-    twin = [-1] * n_unk
-    latest: dict[Hashable, int] = {}
+    by_footprint: dict[Hashable, int] = {}
+    members: list[list[int]] = [[]]
+    class_of = [0] * n_unk
     for j, op in enumerate(unknown):
         footprint = model.footprint(op)
-        if footprint is not None:
-            twin[j] = latest.get(footprint, -1)
-            latest[footprint] = j
-    placed = bytearray(n_unk)
+        c = by_footprint.get(footprint, 0) if footprint is not None else 0
+        if not c:
+            c = len(members)
+            members.append([])
+            if footprint is not None:
+                by_footprint[footprint] = c
+        members[c].append(j)
+        class_of[j] = c
+    ctail = len(members)
+    first_call = [0, *(unknown[m[0]].call for m in members[1:]), _END]
+    cnxt = list(range(1, ctail + 2))
+    cprv = [max(c - 1, 0) for c in range(ctail + 1)]
+    taken = [0] * ctail
 
     state: Hashable = initial
     p = 0  # every required op numbered below p is linearized
@@ -172,7 +192,7 @@ def search(ops: Sequence[Operation], model: Model, initial: Hashable) -> Search:
                         new_window >>= ones
                     if seen((new_p, new_window, new_state), imask):
                         if phase == _READS:  # its only child was explored and failed
-                            phase, ientry, limit = _UNKNOWN, itail, 0
+                            phase, ientry, limit = _UNKNOWN, ctail, 0
                             continue
                     else:
                         stack.append((entry, state, p, window, imask, -1 if phase == _READS else 0))
@@ -199,29 +219,29 @@ def search(ops: Sequence[Operation], model: Model, initial: Hashable) -> Search:
                 phase = _OTHERS
                 continue
             limit = position[entry]
-            ientry = inxt[0]
+            ientry = cnxt[0]
             phase = _UNKNOWN
-        if icall[ientry] < limit:  # an unknown operation invoked before that return
-            j = ientry - 1
-            if twin[j] >= 0 and not placed[twin[j]]:
-                ientry = inxt[ientry]
-                continue
-            if steps >= allowance:
-                allowance = yield steps
-            steps += 1
-            legal, new_state = step(state, unknown[j])
-            if legal:
-                new_imask = imask | (1 << j)
-                if not seen((p, window, new_state), new_imask):
-                    stack.append((-ientry, state, p, window, imask, limit))
-                    state, imask = new_state, new_imask
-                    inxt[iprv[ientry]] = inxt[ientry]
-                    iprv[inxt[ientry]] = iprv[ientry]
-                    placed[j] = 1
-                    entry = nxt[0]
-                    phase = _READS
-                    continue
-            ientry = inxt[ientry]
+        if first_call[ientry] < limit:  # a class with an op invoked before that return
+            group = members[ientry]
+            j = group[taken[ientry]]
+            if unknown[j].call < limit:
+                if steps >= allowance:
+                    allowance = yield steps
+                steps += 1
+                legal, new_state = step(state, unknown[j])
+                if legal:
+                    new_imask = imask | (1 << j)
+                    if not seen((p, window, new_state), new_imask):
+                        stack.append((-j - 1, state, p, window, imask, limit))
+                        state, imask = new_state, new_imask
+                        taken[ientry] += 1
+                        if taken[ientry] == len(group):
+                            cnxt[cprv[ientry]] = cnxt[ientry]
+                            cprv[cnxt[ientry]] = cprv[ientry]
+                        entry = nxt[0]
+                        phase = _READS
+                        continue
+            ientry = cnxt[ientry]
             continue
         # Every candidate failed here: undo the last choice and try the next one.
         if not stack:
@@ -236,16 +256,17 @@ def search(ops: Sequence[Operation], model: Model, initial: Hashable) -> Search:
             prv[nxt[last]] = last
             count -= 1
             if limit < 0:  # a read was placed here: that configuration has failed too
-                phase, ientry, limit = _UNKNOWN, itail, 0
+                phase, ientry, limit = _UNKNOWN, ctail, 0
             else:
                 entry = nxt[last]
                 phase = _OTHERS
         else:
-            ientry = -last
-            inxt[iprv[ientry]] = ientry
-            iprv[inxt[ientry]] = ientry
-            placed[ientry - 1] = 0
-            ientry = inxt[ientry]
+            ientry = class_of[-last - 1]
+            if taken[ientry] == len(members[ientry]):
+                cnxt[cprv[ientry]] = ientry
+                cprv[cnxt[ientry]] = ientry
+            taken[ientry] -= 1
+            ientry = cnxt[ientry]
             phase = _UNKNOWN
     witness = tuple(_op_of(frame[0], required, unknown) for frame in stack)
     return Outcome(True, witness, state, None, steps, configurations)
