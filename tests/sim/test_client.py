@@ -50,8 +50,14 @@ class Server:
 
 
 class Stub:
+    def __init__(self) -> None:
+        self.timeouts: list[str] = []
+
     def route(self, op: Op) -> str:
         return "n0"
+
+    def timed_out(self, op: Op, target: str) -> None:
+        self.timeouts.append(target)
 
     def interpret(self, op: Op, source: str, result: Any) -> Completion | Redirect:
         if result[0] == "redirect":

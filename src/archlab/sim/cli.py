@@ -201,6 +201,13 @@ def _common_options(scenario: Scenario) -> list[click.Parameter]:
             help="A client gives up (records info) after this long (s).",
         ),
         click.Option(
+            ["--think-time"],
+            default=str(base.think),
+            show_default=True,
+            metavar="DIST",
+            help="A client's pause between two operations, same forms as --latency.",
+        ),
+        click.Option(
             ["--check-time-limit"],
             type=click.FloatRange(0, min_open=True),
             default=base.check_time_limit,
@@ -222,7 +229,7 @@ def _common_options(scenario: Scenario) -> list[click.Parameter]:
             type=click.Path(dir_okay=False, path_type=Path),
             help="Write the event trace (JSON Lines: faults, messages, crashes ...).",
         ),
-        click.Option(["--json"], "as_json", is_flag=True, help="Print the result as JSON."),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print the result as JSON."),
     ]
 
 
@@ -297,6 +304,7 @@ def config_from(scenario: Scenario, kwargs: dict[str, Any]) -> RunConfig:
         fsync=parse_latency(kwargs["fsync_latency"], "--fsync-latency"),
         torn_writes=kwargs["torn_writes"],
         client_timeout=kwargs["client_timeout"],
+        think=parse_latency(kwargs["think_time"], "--think-time"),
         check_time_limit=kwargs["check_time_limit"],
         options=options,
     )

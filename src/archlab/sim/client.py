@@ -8,7 +8,8 @@ shared :class:`~archlab.sim.workload.OpBudget`, records the invocation, sends a
   certainly did not take effect) or a :class:`Redirect` (ask another node, e.g. "I am not the
   leader, try n2"), which it follows until the deadline;
 - no completion within ``timeout`` seconds: the operation is recorded as ``info`` (it may or
-  may not have taken effect), as Jepsen does, and a late reply is ignored.
+  may not have taken effect), as Jepsen does, a late reply is ignored, and the stub is told
+  (:meth:`ClientStub.timed_out`), so it can try another node next time.
 
 Then it thinks for a moment and takes the next operation. The stub is the protocol-specific
 part (how to find the leader, what a reply means); it is sans-IO like the nodes. Clients run
@@ -58,6 +59,10 @@ class ClientStub(Protocol):
         """What the reply ``result`` from ``source`` means for ``op``."""
         ...
 
+    def timed_out(self, op: Op, target: Address) -> None:
+        """``op``, last sent to ``target``, got no answer in time (e.g. try another node next)."""
+        ...
+
 
 StubFactory = Callable[[tuple[Address, ...], random.Random], ClientStub]
 
@@ -93,6 +98,7 @@ class Client:
         self._op: Op | None = None
         self._request_id = 0
         self._deadline: Timer | None = None
+        self._target: Address = ""
         network.attach(address, self.deliver)
 
     def start(self, delay: float = 0.0) -> None:
@@ -112,6 +118,7 @@ class Client:
         op = self._op
         if op is None:
             return
+        self._target = target
         self._request_id += 1
         self.network.send(self.address, target, Request(self._request_id, self.address, op))
 
@@ -132,6 +139,7 @@ class Client:
 
     def _expire(self, op: Op) -> None:
         if self._op is op:
+            self.stub.timed_out(op, self._target)
             self._finish("info", None)
 
     def _finish(self, status: Literal["ok", "fail", "info"], value: Any) -> None:

@@ -22,8 +22,8 @@ larger).
       which keeps the quorums intersecting (the recovery of Viewstamped Replication).
 
 ``broken`` variant (acknowledges before replicating; promotes any backup)
-    - The primary answers a write as soon as its own disk has it and sends the update to the
-      backups without waiting; reads are answered locally.
+    - The primary answers a write as soon as its own disk has it; the backups receive its
+      value asynchronously, with the next heartbeat. Reads are answered locally.
     - A backup that times out promotes itself to primary of the next view with no votes and no
       check that it is up to date; a node with a wiped disk simply starts empty.
 
@@ -233,7 +233,10 @@ class RegisterNode:
 
     def on_timer(self, now: float, key: Hashable) -> list[Effect]:
         if key == "heartbeat" and self.role == "primary":
-            beats: list[Effect] = [Send(p, Heartbeat(self.view)) for p in self.others]
+            beat: Heartbeat | Replicate = Heartbeat(self.view)
+            if not self.correct:  # asynchronous replication: ship the value with heartbeats
+                beat = Replicate(self.view, 0, self.version, self.value)
+            beats: list[Effect] = [Send(p, beat) for p in self.others]
             return [*beats, SetTimer("heartbeat", self.config.heartbeat)]
         if key == "election" and self.role in ("backup", "candidate"):
             return self._campaign()
@@ -475,8 +478,8 @@ class RegisterNode:
         self.version = (self.view, self.version[1] + 1)
         self.value = value
         self._persist()
-        update = Replicate(self.view, 0, self.version, value)
-        return [Sync(), Reply(request, result), *(Send(p, update) for p in self.others)]
+        # Acknowledged now; the backups hear of it with the next heartbeat.
+        return [Sync(), Reply(request, result)]
 
     # -- recovery after a volatile restart (correct variant) -----------------------------
 
@@ -551,6 +554,11 @@ class RegisterStub:
         if isinstance(result, NotPrimary) and result.hint is not None and result.hint != source:
             self.guess = result.hint
             return Redirect(result.hint)
-        following = self.servers[(self.servers.index(source) + 1) % len(self.servers)]
-        self.guess = following
-        return Redirect(following, self.retry_delay)
+        self.guess = self._after(source)
+        return Redirect(self.guess, self.retry_delay)
+
+    def timed_out(self, op: Op, target: Address) -> None:
+        self.guess = self._after(target)
+
+    def _after(self, node: Address) -> Address:
+        return self.servers[(self.servers.index(node) + 1) % len(self.servers)]

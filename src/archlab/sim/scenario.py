@@ -77,12 +77,13 @@ class RunConfig:
     seed: int = 0
     nodes: int = 3
     clients: int = 5
-    ops: int = 200
+    ops: int = 300
     nemesis: NemesisSpec = field(default_factory=NemesisSpec)
     latency: Distribution = field(default_factory=lambda: Uniform(0.001, 0.005))
     fsync: Distribution = field(default_factory=lambda: Constant(0.0005))
     torn_writes: bool = False
     client_timeout: float = 0.5
+    think: Distribution = field(default_factory=lambda: Uniform(0.0, 0.04))
     check_time_limit: float = 10.0
     options: tuple[tuple[str, Any], ...] = ()
 
@@ -106,6 +107,7 @@ class RunConfig:
             "fsync_latency": self.fsync,
             "torn_writes": self.torn_writes,
             "client_timeout": self.client_timeout,
+            "think": self.think,
         }
 
 
@@ -189,32 +191,15 @@ class Scenario(ABC):
         verdict = check_linearizable(
             result.history, model=self.model, time_limit=config.check_time_limit
         )
-        details = verdict.to_dict()
         valid: Verdict = verdict.valid
         if valid is True:
-            summary = f"linearizable ({self.model})"
+            summary = f"linearizable ({self.model}, {verdict.operations} operations)"
         elif valid is False:
-            summary = f"NOT linearizable ({self.model})"
+            failure = verdict.failures[0]
+            summary = f"NOT linearizable ({self.model}): {verdict.explain(failure)}"
         else:
-            summary = f"linearizability unknown ({self.model}): the check hit its limit"
-        return CheckOutcome(valid, summary, details, _blamed_events(details))
-
-
-def _blamed_events(details: Mapping[str, Any]) -> tuple[int, ...]:
-    """Event indices the checker's report names as impossible to place, if it names any."""
-    found: list[int] = []
-    for key in ("unplaced", "illegal", "operations", "failed_operations"):
-        value = details.get(key)
-        if isinstance(value, list):
-            for item in value:
-                if isinstance(item, int):
-                    found.append(item)
-                elif isinstance(item, Mapping):
-                    for name in ("index", "call", "ret", "invoke_index", "complete_index"):
-                        v = item.get(name)
-                        if isinstance(v, int):
-                            found.append(v)
-    return tuple(sorted(set(found)))
+            summary = f"linearizability unknown ({self.model}): {verdict.reason}"
+        return CheckOutcome(valid, summary, verdict.to_dict(), tuple(sorted(verdict.highlight)))
 
 
 _SCENARIOS: dict[str, Scenario] = {}
@@ -300,6 +285,7 @@ CONFIG_FLAGS = {
     "latency": "--latency",
     "fsync": "--fsync-latency",
     "client_timeout": "--client-timeout",
+    "think": "--think-time",
     "check_time_limit": "--check-time-limit",
 }
 NEMESIS_FLAGS = {

@@ -15,7 +15,7 @@ twice with the same arguments runs identically.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archlab.check.history import Event, Recorder, dumps
@@ -36,7 +36,11 @@ Bootstrap = Callable[[Address, tuple[Address, ...], Disk], None]
 
 @dataclass
 class RunResult:
-    """What one simulated run produced."""
+    """What one simulated run produced.
+
+    ``history`` events carry their line number in the JSON Lines file :meth:`history_text`
+    writes, so a checker's report points at lines of that file.
+    """
 
     seed: int
     history: list[Event]
@@ -157,7 +161,7 @@ class World:
         sim.record("end", reason=reason)
         return RunResult(
             seed=sim.seed,
-            history=list(self.recorder.events),
+            history=[replace(e, line=i) for i, e in enumerate(self.recorder.events, 1)],
             trace=sim.trace,
             faults=list(self.nemesis.applied),
             stop_reason=reason,
