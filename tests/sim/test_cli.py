@@ -120,3 +120,15 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
 def test_unknown_scenario_is_exit_2() -> None:
     result = run_cli(["sim", "paxos-by-mail"])
     assert result.exit_code == 2
+
+
+def test_timeline_draws_the_history_with_faults_and_verdict(tmp_path: Path) -> None:
+    page = tmp_path / "t.html"
+    result = run_cli([*BROKEN, "--seed", "0", "--timeline", str(page)])
+    assert result.exit_code == 1
+    html = page.read_text()
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert "crash n2 (durable restart)" in html and "partition isolate" in html
+    assert "NOT linearizable" in html
+    assert "archlab sim register --variant broken --seed 0" in html
+    assert "<script src=" not in html and "<link " not in html  # self-contained

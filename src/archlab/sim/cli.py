@@ -497,5 +497,6 @@ def timeline_html(
         title=f"archlab sim {scenario.name}, seed {config.seed}: {_verdict_word(outcome.valid)}",
         faults=result.fault_bands,
         highlight=outcome.highlight,
-        notes=(outcome.summary, reproduce_command(scenario, config)),
+        order=outcome.order,
+        notes=(outcome.summary, f"reproduce: {reproduce_command(scenario, config)}"),
     )

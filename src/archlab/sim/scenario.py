@@ -118,8 +118,12 @@ class CheckOutcome:
     valid: Verdict
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
-    #: Indices of history events the checker blames (drawn highlighted on the timeline).
+    #: Operations (:attr:`~archlab.check.history.Operation.index`) the checker could not
+    #: place, drawn in red on the timeline.
     highlight: tuple[int, ...] = ()
+    #: A linearization order to number on the timeline: the witness of a valid history, the
+    #: longest linearizable prefix of an invalid one.
+    order: tuple[int, ...] = ()
 
 
 @dataclass
@@ -199,7 +203,12 @@ class Scenario(ABC):
             summary = f"NOT linearizable ({self.model}): {verdict.explain(failure)}"
         else:
             summary = f"linearizability unknown ({self.model}): {verdict.reason}"
-        return CheckOutcome(valid, summary, verdict.to_dict(), tuple(sorted(verdict.highlight)))
+        failures = verdict.failures
+        shown = failures[0] if failures else (verdict.keys[0] if len(verdict.keys) == 1 else None)
+        order = tuple(op.index for op in shown.linearization) if shown is not None else ()
+        return CheckOutcome(
+            valid, summary, verdict.to_dict(), tuple(sorted(verdict.highlight)), order
+        )
 
 
 _SCENARIOS: dict[str, Scenario] = {}

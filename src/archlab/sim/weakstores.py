@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from archlab.check.history import Event
+from archlab.check.history import Event, Operation
+from archlab.check.models import Model
 from archlab.sim.client import Completion, Redirect, StubFactory
 from archlab.sim.process import (
     Address,
@@ -167,6 +168,15 @@ def replica_stubs() -> StubFactory:
         stub = ReplicaStub(servers, replicas[made["n"] % len(replicas)])
         made["n"] += 1
         return stub
+
+    return build
+
+
+def primary_stubs() -> StubFactory:
+    """The control: every client reads at the primary too."""
+
+    def build(servers: tuple[Address, ...], rng: random.Random) -> ReplicaStub:
+        return ReplicaStub(servers, servers[0])
 
     return build
 
@@ -371,7 +381,7 @@ def object_view(events: Sequence[Event]) -> list[Event]:
         else:
             shown = value if e.type == "ok" else None
             out.append(Event(e.process, e.type, "read", shown, key, e.time))
-    return out
+    return _numbered(out)
 
 
 def transaction_view(events: Sequence[Event], size: int) -> list[Event]:
@@ -414,10 +424,60 @@ def transaction_view(events: Sequence[Event], size: int) -> list[Event]:
             value = _freeze(invoke_micro if unknown else micro)
             txns.append((end, 1, Event(process, status, "txn", value, None, end)))
     txns.sort(key=lambda t: (t[0], t[1]))
-    return [e for _, _, e in txns]
+    return _numbered([e for _, _, e in txns])
+
+
+def _numbered(events: list[Event]) -> list[Event]:
+    """Events with their line numbers in the JSON Lines file they would be written as."""
+    return [replace(e, line=i) for i, e in enumerate(events, 1)]
 
 
 def _freeze(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value
+
+
+class ListAppendModel(Model):
+    """Per-key lists: ``append v`` adds ``v`` at the end; ``read`` returns the whole list.
+
+    The sequential specification of the objects in :func:`object_view` histories, checked key
+    by key (each key is an independent object, so the history splits exactly by key).
+    """
+
+    name = "list-append"
+    description = "independent lists per key (f: append v, read -> [values])"
+
+    def init(self, initial: Any) -> Hashable:
+        return tuple(initial or ())
+
+    def included(self, op: Operation) -> bool:
+        if op.f == "read":
+            return op.status == "ok"
+        return op.status != "fail"
+
+    def read_only(self, op: Operation) -> bool:
+        return op.f == "read"
+
+    def footprint(self, op: Operation) -> Hashable | None:
+        return (op.f, op.status, op.output if op.f == "read" else op.value)
+
+    def validate(self, op: Operation) -> str | None:
+        if op.f not in ("append", "read"):
+            return f"the list-append model has no operation {op.f!r} (expected append, read)"
+        return None
+
+    def step(self, state: Hashable, op: Operation) -> tuple[bool, Hashable]:
+        assert isinstance(state, tuple)
+        if op.f == "read":
+            return tuple(op.output or ()) == state, state
+        return True, (*state, op.value)
+
+    def partition(self, ops: Sequence[Operation]) -> list[tuple[Hashable, list[Operation]]]:
+        groups: dict[Hashable, list[Operation]] = {}
+        for op in ops:
+            groups.setdefault(op.key, []).append(op)
+        return list(groups.items())
+
+
+LIST_APPEND = ListAppendModel()
