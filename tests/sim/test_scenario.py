@@ -111,3 +111,14 @@ def test_bad_options_are_config_errors() -> None:
         config_from(scenario, {**base, "latency": "normal:1"})
     with pytest.raises(ConfigError, match="membership"):
         config_from(scenario, {**base, "nemesis": "membership"})
+
+
+def test_the_default_check_fails_a_run_whose_replicas_applied_different_commands() -> None:
+    scenario = get_scenario("register")
+    config = replace(scenario.default_config(), ops=20)
+    result = scenario.build(config).run()
+    assert scenario.check(result, config).valid is True
+    result.apply_conflicts["n1"] = [(3, "set x 1", "set x 2")]
+    outcome = scenario.check(result, config)
+    assert outcome.valid is False
+    assert outcome.summary == "n1 applied 'set x 2' at index 3 after applying 'set x 1'"
