@@ -20,6 +20,9 @@ from one command. The pieces, one module each:
 ``scenario``           the registry behind ``archlab sim <name>``; reproduction commands
 ``sweep``              seeds over worker processes
 ``register``           the primary-backup register (correct and broken)
+``scenarios``          ``archlab sim register``
+``weakstores``         deliberately weak stores for the 5.1 experiments
+``experiments``        the 5.1 claims; ``benchmarks``: ``archlab bench sim``; ``cli``
 =====================  ===================================================================
 
 Import what you need from the modules; the most used names are re-exported here.
