@@ -7,6 +7,7 @@ import pytest
 from archlab.consensus.raft import (
     CompactedError,
     ConfState,
+    DurableStorage,
     Entry,
     HardState,
     MemoryStorage,
@@ -28,6 +29,11 @@ def entries(*terms: int, start: int = 1) -> list[Entry]:
 
 
 class TestMemoryStorage:
+    def test_it_is_a_durable_storage(self) -> None:
+        storage: DurableStorage = MemoryStorage(ConfState.of([1]))  # checked by mypy too
+        storage.persist(HardState(1, 1, 0), entries(1), None)
+        assert storage.last_index() == 1 and storage.hard_state().vote == 1
+
     def test_append_truncates_a_conflicting_suffix(self) -> None:
         storage = MemoryStorage()
         storage.append(entries(1, 1, 1, 2))

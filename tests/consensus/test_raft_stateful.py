@@ -178,7 +178,7 @@ class LeaseRaftMachine(RaftMachine):
 
 
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=400,
     stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
@@ -187,7 +187,7 @@ SETTINGS = settings(
 TestRaftInvariants = RaftMachine.TestCase
 TestRaftInvariants.settings = SETTINGS
 TestLeaseReads = LeaseRaftMachine.TestCase
-TestLeaseReads.settings = settings(SETTINGS, max_examples=30)
+TestLeaseReads.settings = settings(SETTINGS, max_examples=150)
 
 
 class LongRaftMachine(RaftMachine):

@@ -47,6 +47,7 @@ from archlab.consensus.raft.progress import ProgressState
 from archlab.consensus.raft.ready import Ready, persist_violations
 from archlab.consensus.raft.storage import (
     CompactedError,
+    DurableStorage,
     MemoryStorage,
     Storage,
     UnavailableError,
@@ -71,6 +72,7 @@ __all__ = [
     "ConfChangeError",
     "ConfChangeKind",
     "ConfState",
+    "DurableStorage",
     "Entry",
     "EntryKind",
     "Flaws",

@@ -3,7 +3,8 @@
 The node never writes storage. It *reads* its durable state through :class:`Storage` (at start:
 hard state, snapshot, log; later: old entries to send to followers) and hands the caller what
 to write in each :class:`~archlab.consensus.raft.Ready`. The caller writes it, durably, before
-sending that Ready's messages — :meth:`MemoryStorage.persist` is that step. Three
+sending that Ready's messages — :meth:`DurableStorage.persist` is that step, and
+:meth:`DurableStorage.compact` is log compaction. Three
 implementations are meant to exist: :class:`MemoryStorage` here (tests, and the state a
 simulated crash keeps), one over the simulator's disk (where a crash loses what was not
 fsynced), and one over real files with fsync (the runtime).
@@ -54,6 +55,23 @@ class Storage(Protocol):
 
     def entries(self, lo: int, hi: int) -> list[Entry]:
         """Entries ``lo <= index < hi`` with ``first_index() <= lo <= hi <= last_index() + 1``."""
+        ...
+
+
+class DurableStorage(Storage, Protocol):
+    """A storage the caller can also write: what a host (simulator, runtime) is generic over."""
+
+    def persist(
+        self,
+        hard_state: HardState | None,
+        entries: Sequence[Entry],
+        snapshot: Snapshot | None,
+    ) -> None:
+        """Make one Ready's snapshot, entries and hard state durable, in one step."""
+        ...
+
+    def compact(self, snapshot: Snapshot) -> None:
+        """Replace the log up to ``snapshot.index`` (already applied) by ``snapshot``."""
         ...
 
 
