@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 
 from archlab.consensus.raft import (
+    AppendEntries,
     ConfState,
+    Entry,
     MemoryStorage,
     RaftConfig,
     RaftNode,
@@ -73,17 +75,18 @@ class TestElection:
         assert [(m.dst, m.granted) for m in answers] == [(1, True), (2, False)]
 
         storage = MemoryStorage(ConfState.of([1, 2, 3]))
-        voter = RaftNode(RaftConfig(id=3, pre_vote=False), storage, random.Random(0))
-        voter.step(VoteRequest(1, 3, term=1, last_index=0, last_term=0))
-        voter.advance(rd := voter.ready())
-        storage.persist(rd.hard_state, rd.entries, rd.snapshot)
-        # A candidate in a later term whose log is behind the voter's is refused.
+        config = RaftConfig(id=3, pre_vote=False, check_quorum=False)
+        voter = RaftNode(config, storage, random.Random(0))
+        voter.step(AppendEntries(1, 3, 1, 0, 0, (Entry(1, 1, b"x"),), commit=0))
+        ready = voter.ready()
+        storage.persist(ready.hard_state, ready.entries, ready.snapshot)
+        voter.advance(ready)
+        # A candidate of a later term whose log lacks the voter's entry is refused ...
         voter.step(VoteRequest(2, 3, term=5, last_index=0, last_term=0))
-        assert voter.term == 5
-        assert (
-            not any(isinstance(m, VoteResponse) and m.granted for m in voter.ready().messages)
-            or voter.log.last_index() == 0
-        )
+        # ... and one whose log is as long and as recent gets the vote.
+        voter.step(VoteRequest(1, 3, term=6, last_index=1, last_term=1))
+        answers = [m for m in voter.ready().messages if isinstance(m, VoteResponse)]
+        assert [(m.dst, m.term, m.granted) for m in answers] == [(2, 5, False), (1, 6, True)]
 
     def test_term_and_vote_survive_a_restart(self) -> None:
         cluster = Cluster([1, 2, 3])

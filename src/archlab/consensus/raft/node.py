@@ -144,7 +144,7 @@ class RaftNode(Elections, Replication, Reads):
         """Term and configuration at applied ``index``, for the caller's log compaction.
 
         The caller then stores ``Snapshot(metadata, state_machine_bytes_at_index)`` with
-        :meth:`MemoryStorage.compact <archlab.consensus.raft.storage.MemoryStorage.compact>`.
+        :meth:`DurableStorage.compact <archlab.consensus.raft.storage.DurableStorage.compact>`.
         """
         if index > self.log.applied:
             raise ValueError(f"cannot snapshot at {index}: only {self.log.applied} is applied")
