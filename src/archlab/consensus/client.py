@@ -137,7 +137,7 @@ def encode_payload(payload: Payload) -> bytes:
 def decode_payload(data: bytes) -> Payload:
     """Inverse of :func:`encode_payload`; raises :class:`MalformedPayloadError`."""
     try:
-        body = json.loads(data)
+        body = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise MalformedPayloadError(f"not JSON: {data[:40]!r}") from None
     if not isinstance(body, list) or not body or not isinstance(body[0], str):
