@@ -15,7 +15,8 @@ A node's directory holds:
 entries and hard state in place (entries as one record; a new term or vote as an atomic file,
 synced at once), and :meth:`FileStorage.sync` makes the appended records durable. A host calls
 ``write`` for every Ready and ``sync`` once before sending the messages of all of them: that is
-group commit. :meth:`persist` is both, for callers that do not batch.
+group commit. :meth:`persist` is both; opened with ``group_commit=True`` it only writes, for a
+server that persists through the storage while its host issues the syncs.
 
 **Snapshots switch generations atomically.** Installing a snapshot or compacting the log writes
 the new log ``wal.<g+1>`` (the entries the snapshot does not cover), syncs it, then replaces
@@ -88,9 +89,12 @@ class FileStorage:
         wal: WriteAheadLog,
         generation: int,
         durability: Durability,
+        group_commit: bool,
     ) -> None:
         self.directory = directory
         self.durability = durability
+        #: When set, :meth:`persist` only writes: the host syncs (see the module docstring).
+        self.group_commit = group_commit
         self._memory = memory
         self._wal = wal
         self._generation = generation
@@ -100,9 +104,18 @@ class FileStorage:
 
     @classmethod
     def open(
-        cls, directory: str | Path, conf: ConfState | None = None, durability: Durability = "fsync"
+        cls,
+        directory: str | Path,
+        conf: ConfState | None = None,
+        durability: Durability = "fsync",
+        *,
+        group_commit: bool = False,
     ) -> FileStorage:
-        """Open the storage in ``directory``, creating it (bootstrapped with ``conf``) if new."""
+        """Open the storage in ``directory``, creating it (bootstrapped with ``conf``) if new.
+
+        ``group_commit=True``: :meth:`persist` writes without syncing, and the host calls
+        :meth:`sync` once before sending anything that depends on the writes since the last.
+        """
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         durable = durability == "fsync"
@@ -136,7 +149,7 @@ class FileStorage:
         hard = _read_hard_state(path / HARDSTATE_FILE)
         commit = min(max(commit, hard.commit), memory.last_index())
         memory.set_hard_state(HardState(hard.term, hard.vote, commit))
-        return cls(path, memory, wal, generation, durability)
+        return cls(path, memory, wal, generation, durability, group_commit)
 
     @property
     def torn_bytes(self) -> int:
@@ -204,9 +217,10 @@ class FileStorage:
         entries: Sequence[Entry],
         snapshot: Snapshot | None,
     ) -> None:
-        """:meth:`write` then :meth:`sync`: one Ready made durable."""
+        """:meth:`write` then :meth:`sync` (the sync is the host's under ``group_commit``)."""
         self.write(hard_state, entries, snapshot)
-        self.sync()
+        if not self.group_commit:
+            self.sync()
 
     def compact(self, snapshot: Snapshot) -> None:
         """Replace the log up to ``snapshot.index`` (applied, held here) by ``snapshot``."""
