@@ -8,8 +8,8 @@ or its deadline passes:
   hint, after a short pause: an election is probably running);
 - a refused connection, a dropped connection or an attempt that gets no answer in
   ``attempt_timeout`` moves on to the next node;
-- any other ``info`` reply that is not final (the server lost leadership while the command was
-  pending ...) is retried.
+- a ``busy`` refusal, and any ``info`` reply that is not final (an attempt overwritten by a new
+  leader: ``retry``), are retried.
 
 Retrying is safe because every command carries its session and sequence number
 (:class:`~archlab.consensus.client.Command`): a command that committed twice is applied once
@@ -41,6 +41,8 @@ from archlab.runtime.transport import FramedConnection, connect
 
 #: Errors after which retrying the same request cannot help.
 FINAL_ERRORS = frozenset({"session-expired", "stale-sequence", "malformed"})
+#: Refusals that did nothing and are worth retrying (an overloaded leader says ``busy``).
+RETRY_ERRORS = frozenset({"busy"})
 
 
 class OutcomeUnknown(ArchlabError):
@@ -131,14 +133,15 @@ class ClusterClient:
 
     async def call(self, payload: Payload, timeout: float | None = None) -> Reply:
         """Send ``payload`` until a definite reply; :class:`OutcomeUnknown` at the deadline."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        budget = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
         node = self._target
         last_problem = "no attempt made"
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise OutcomeUnknown(
-                    f"no definite answer within {self.timeout:g} s (last: {last_problem})"
+                    f"no definite answer within {budget:g} s (last: {last_problem})"
                 )
             request_id = next(self._ids)
             request = ClientRequest(0, request_id, payload)
@@ -167,7 +170,9 @@ class ClusterClient:
                     node = self._next_node(node)
                     await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
                 continue
-            if reply.outcome == "info" and reply.error not in FINAL_ERRORS:
+            if reply.error in RETRY_ERRORS or (
+                reply.outcome == "info" and reply.error not in FINAL_ERRORS
+            ):
                 last_problem = f"node {node}: {reply.error or 'unknown outcome'}"
                 await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
                 continue

@@ -202,6 +202,8 @@ def kill_node(spec: ClusterSpec, node_id: int, sig: int = signal.SIGKILL) -> Non
     with contextlib.suppress(ProcessLookupError):
         os.kill(node.pid, sig)
     _wait_gone(node.pid, 5.0)
+    node.pid = None
+    spec.save()
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
