@@ -1,4 +1,4 @@
-"""The kill soak: clients on a real 3-node cluster while nodes are SIGKILLed; checked linearizable."""
+"""The kill soak: clients on a real 3-node cluster while nodes are SIGKILLed; linearizable?"""
 
 from __future__ import annotations
 
