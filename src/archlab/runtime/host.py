@@ -29,7 +29,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from archlab.consensus.client import ClientRequest, ClientResponse, Value
@@ -132,7 +131,7 @@ class NodeHost:
             return
         if conn.hello.role == "client":
             if isinstance(item, ClientRequest):
-                self._inbox.append(replace(item, client=conn.tag))
+                self._inbox.append(ClientRequest(conn.tag, item.request_id, item.payload))
                 self._wake.set()
             elif isinstance(item, StatusRequest):
                 conn.send(StatusReply(item.request_id, tuple(self.status().items())))

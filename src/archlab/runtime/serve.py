@@ -5,19 +5,25 @@ previous run left), builds the protocol's server over it (:mod:`archlab.runtime.
 and hosts it with :class:`~archlab.runtime.host.NodeHost` until SIGTERM or SIGINT. Started by
 ``archlab cluster up`` (:mod:`archlab.runtime.cluster`), which redirects its output to the
 node's log file; a fatal error (corrupt files, a port in use) is one line there and exit 2.
+
+With ``ARCHLAB_PROFILE_DIR`` set, the process runs under cProfile and writes
+``node<ID>.prof`` there when it stops (how the runtime's hot spots were found).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 
 from archlab.errors import ArchlabError, ConfigError
 from archlab.runtime.host import NodeHost
+from archlab.runtime.loop import loop_name, run
 from archlab.runtime.protocols import build_server
 from archlab.runtime.transport import parse_address
 
@@ -50,12 +56,13 @@ async def serve(args: argparse.Namespace) -> None:
     except OSError as exc:
         raise ConfigError(f"cannot listen on {addresses[args.id]}: {exc.strerror}") from None
     logging.info(
-        "node %d of %s listening on %s:%d (%s, durability %s, recovered %s)",
+        "node %d of %s listening on %s:%d (%s, durability %s, %s loop, recovered %s)",
         args.id,
         args.protocol,
         *addresses[args.id],
         args.data_dir,
         args.durability,
+        loop_name(),
         built.recovered,
     )
     stop = asyncio.Event()
@@ -80,11 +87,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s node" + str(args.id) + " %(message)s"
     )
+    profile_dir = os.environ.get("ARCHLAB_PROFILE_DIR")
+    profiler = cProfile.Profile() if profile_dir else None
+    if profiler is not None:
+        profiler.enable()
     try:
-        asyncio.run(serve(args))
+        run(serve(args))
     except ArchlabError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{profile_dir}/node{args.id}.prof")
     return 0
 
 

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from archlab.errors import ConfigError
 from archlab.runtime.codec import Frame, Hello, decode_frame, encode_frame
@@ -61,8 +61,7 @@ class FramedConnection(asyncio.Protocol):
         self.tag: Any = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
         try:
