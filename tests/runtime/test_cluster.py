@@ -83,3 +83,30 @@ def test_a_killed_leader_is_replaced_and_recovers_from_its_files(cluster: Cluste
     row = asyncio.run(caught_up())
     assert row["leader"] == new
     assert asyncio.run(read("after")) == 2
+
+
+def test_concurrent_writes_share_fsyncs(cluster: ClusterSpec) -> None:
+    """Group commit: many writes in flight cost far fewer fsyncs than writes."""
+    from archlab.runtime.loadgen import pipelined
+
+    leader = asyncio.run(wait_for_leader(cluster))
+
+    def fsyncs() -> int:
+        rows = {r["node"]: r for r in asyncio.run(cluster_status(cluster))}
+        return int(rows[leader]["fsyncs"])  # type: ignore[arg-type]
+
+    before = fsyncs()
+    result = asyncio.run(
+        pipelined(
+            cluster.addresses[leader],
+            connections=4,
+            depth=8,
+            seconds=1.0,
+            warmup=0.0,
+            value_bytes=10,
+        )
+    )
+    spent = fsyncs() - before
+    assert result.errors == 0
+    assert result.commits > 100
+    assert spent < result.commits / 2, (spent, result.commits)

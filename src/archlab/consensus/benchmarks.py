@@ -52,7 +52,7 @@ class Profile:
 
 
 QUICK = Profile(rounds=1, warmup=1.0, seconds=3.0)
-FULL = Profile(rounds=3, warmup=1.0, seconds=6.0)
+FULL = Profile(rounds=5, warmup=2.0, seconds=5.0)
 
 Results = dict[tuple[int, int], LoadResult]
 

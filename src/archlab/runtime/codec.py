@@ -29,8 +29,9 @@ What travels:
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from archlab.consensus.client import (
     ClientRequest,
@@ -212,6 +213,13 @@ def _read_reply(r: Reader) -> Reply:
 
 def encode_frame(frame: Frame) -> bytes:
     """The body of one frame (no length prefix)."""
+    fast = _FAST_ENCODERS.get(type(frame))
+    if fast is not None:
+        return fast(frame)
+    return _encode_generic(frame)
+
+
+def _encode_generic(frame: Frame) -> bytes:
     w = Writer()
     w.u8(WIRE_VERSION)
     if isinstance(frame, AppendEntries):  # the hot path first
@@ -311,6 +319,13 @@ def encode_frame(frame: Frame) -> bytes:
 
 def decode_frame(body: bytes) -> Frame:
     """Inverse of :func:`encode_frame`; raises :class:`DecodeError` for anything invalid."""
+    if len(body) >= 2 and body[0] == WIRE_VERSION:
+        fast = _FAST_DECODERS.get(body[1])
+        if fast is not None:
+            try:
+                return fast(body)
+            except (struct.error, IndexError):
+                raise DecodeError(f"truncated frame of kind {body[1]}") from None
     r = Reader(body)
     version = r.u8()
     if version != WIRE_VERSION:
@@ -382,3 +397,171 @@ def _decode_kind(kind: int, r: Reader) -> Frame:
         fields = tuple((r.text(), r.value()) for _ in range(count))
         return StatusReply(request_id, fields)
     raise DecodeError(f"unknown frame kind {kind}")
+
+
+# -- fast paths for the frames every commit sends (same bytes as the generic path) -----------
+
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_APPEND_HEAD = struct.Struct("<QQQQQQI")
+_APPEND_RESP_BODY = struct.Struct("<QQQQBQQ")
+_RESPONSE_HEAD = struct.Struct("<QB")  # request id, outcome
+_INT_VALUE = struct.Struct("<Bq")
+_V_NONE, _V_INT, _V_STR = b"\x00", 3, 5
+_OUTCOME_CODE = {name: code for code, name in enumerate(_OUTCOMES)}
+
+
+def _value_bytes(value: Value) -> bytes:
+    if value is None:
+        return _V_NONE
+    if type(value) is int and -(2**63) <= value < 2**63:
+        return _INT_VALUE.pack(_V_INT, value)
+    if type(value) is str:
+        data = value.encode("utf-8")
+        return bytes([_V_STR]) + _U32.pack(len(data)) + data
+    w = Writer()
+    w.value(value)
+    return w.getvalue()
+
+
+def _fast_append(frame: Any) -> bytes:
+    parts = [
+        bytes([WIRE_VERSION, _APPEND]),
+        _APPEND_HEAD.pack(
+            frame.src,
+            frame.dst,
+            frame.term,
+            frame.prev_index,
+            frame.prev_term,
+            frame.commit,
+            len(frame.entries),
+        ),
+    ]
+    pack = _ENTRY_HEAD.pack
+    codes = _KIND_CODE
+    for e in frame.entries:
+        parts.append(pack(e.term, e.index, codes[e.kind], len(e.data)))
+        parts.append(e.data)
+    return b"".join(parts)
+
+
+def _fast_append_response(frame: Any) -> bytes:
+    return bytes([WIRE_VERSION, _APPEND_RESP]) + _APPEND_RESP_BODY.pack(
+        frame.src,
+        frame.dst,
+        frame.term,
+        frame.index,
+        frame.reject,
+        frame.hint_index,
+        frame.hint_term,
+    )
+
+
+def _fast_client_request(frame: Any) -> bytes:
+    client = frame.client
+    if type(client) is int and -(2**63) <= client < 2**63:
+        who = b"\x00" + _INT_VALUE.pack(_V_INT, client)
+    else:
+        return _encode_generic(frame)
+    payload = encode_payload(frame.payload)
+    return b"".join(
+        (
+            bytes([WIRE_VERSION, _CLIENT_REQ]),
+            who,
+            _U64.pack(frame.request_id),
+            _U32.pack(len(payload)),
+            payload,
+        )
+    )
+
+
+def _fast_client_response(frame: Any) -> bytes:
+    reply = frame.reply
+    error = reply.error
+    tail = b"\x00" if error is None else b"\x01" + _U32.pack(len(e := error.encode())) + e
+    return b"".join(
+        (
+            bytes([WIRE_VERSION, _CLIENT_RESP]),
+            _RESPONSE_HEAD.pack(frame.request_id, _OUTCOME_CODE[reply.outcome]),
+            _value_bytes(reply.value),
+            tail,
+            _U64.pack(reply.leader or 0),
+        )
+    )
+
+
+def _decode_append(body: bytes) -> Frame:
+    src, dst, term, prev_index, prev_term, commit, count = _APPEND_HEAD.unpack_from(body, 2)
+    pos = 2 + _APPEND_HEAD.size
+    unpack = _ENTRY_HEAD.unpack_from
+    head = _ENTRY_HEAD.size
+    kinds = _KINDS
+    entries = []
+    for _ in range(count):
+        term_, index, kind, size = unpack(body, pos)
+        pos += head
+        end = pos + size
+        if end > len(body) or kind >= len(kinds):
+            raise DecodeError(f"bad entry at offset {pos}")
+        entries.append(Entry(term_, index, body[pos:end], kinds[kind]))
+        pos = end
+    if pos != len(body):
+        raise DecodeError(f"{len(body) - pos} trailing bytes at offset {pos}")
+    return AppendEntries(src, dst, term, prev_index, prev_term, tuple(entries), commit)
+
+
+def _decode_append_response(body: bytes) -> Frame:
+    expected = 2 + _APPEND_RESP_BODY.size
+    if len(body) > expected:
+        raise DecodeError(f"{len(body) - expected} trailing bytes at offset {expected}")
+    src, dst, term, index, reject, hint_index, hint_term = _APPEND_RESP_BODY.unpack_from(body, 2)
+    return AppendResponse(src, dst, term, index, _flag(reject), hint_index, hint_term)
+
+
+_REQUEST_HEAD = struct.Struct("<BBqQI")  # client tag, value tag, client id, request id, length
+
+
+def _decode_client_request(body: bytes) -> Frame:
+    if body[2] != 0 or body[3] != _V_INT:
+        r = Reader(body, 2)
+        frame = _decode_kind(_CLIENT_REQ, r)
+        r.end()
+        return frame
+    _, _, client, request_id, size = _REQUEST_HEAD.unpack_from(body, 2)
+    start = 2 + _REQUEST_HEAD.size
+    end = start + size
+    if end > len(body):
+        raise DecodeError(f"truncated: client payload of {size} bytes at offset {start}")
+    if end < len(body):
+        raise DecodeError(f"{len(body) - end} trailing bytes at offset {end}")
+    try:
+        payload = decode_payload(body[start:])
+    except MalformedPayloadError as exc:
+        raise DecodeError(f"client payload: {exc}") from None
+    return ClientRequest(client, request_id, payload)
+
+
+def _decode_client_response(body: bytes) -> Frame:
+    request_id, code = _RESPONSE_HEAD.unpack_from(body, 2)
+    if code >= len(_OUTCOMES):
+        raise DecodeError(f"unknown outcome {code}")
+    r = Reader(body, 2 + _RESPONSE_HEAD.size)
+    value = r.value()
+    error = r.text() if r.bool() else None
+    leader = r.opt_id()
+    r.end()
+    return ClientResponse(request_id, Reply(_OUTCOMES[code], value, error, leader))
+
+
+_FAST_ENCODERS: dict[type, Callable[[Any], bytes]] = {
+    AppendEntries: _fast_append,
+    AppendResponse: _fast_append_response,
+    ClientRequest: _fast_client_request,
+    ClientResponse: _fast_client_response,
+}
+_FAST_DECODERS: dict[int, Callable[[bytes], Frame]] = {
+    _APPEND: _decode_append,
+    _APPEND_RESP: _decode_append_response,
+    _CLIENT_REQ: _decode_client_request,
+    _CLIENT_RESP: _decode_client_response,
+}

@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from archlab.errors import ArchlabError, ConfigError
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s node" + str(args.id) + " %(message)s"
     )
     profile_dir = os.environ.get("ARCHLAB_PROFILE_DIR")
-    profiler = cProfile.Profile() if profile_dir else None
+    profiler = cProfile.Profile(time.process_time) if profile_dir else None
     if profiler is not None:
         profiler.enable()
     try:
