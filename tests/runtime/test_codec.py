@@ -120,3 +120,11 @@ def test_framing_refuses_an_oversized_frame() -> None:
     decoder = FrameDecoder(max_frame=100)
     with pytest.raises(FrameTooLarge):
         decoder.feed((101).to_bytes(4, "little") + b"x")
+
+
+@given(frames)
+@settings(max_examples=300)
+def test_fast_paths_write_the_generic_bytes(message: Frame) -> None:
+    from archlab.runtime.codec import _encode_generic
+
+    assert encode_frame(message) == _encode_generic(message)

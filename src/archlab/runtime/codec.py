@@ -22,8 +22,10 @@ What travels:
   the bytes Raft replicates);
 - :class:`StatusRequest` / :class:`StatusReply` for ``archlab cluster status``.
 
-:func:`encode_entry` / :func:`decode_entry` and :func:`encode_snapshot` /
-:func:`decode_snapshot` are also the on-disk encodings of :mod:`archlab.runtime.filestore`.
+:func:`encode_snapshot` / :func:`decode_snapshot` are also the on-disk encoding of the snapshot
+file (:mod:`archlab.runtime.filestore`). The frames every commit sends (AppendEntries and its
+response, client requests and responses) have hand-written fast paths at the end of the module;
+they produce and accept exactly the bytes of the generic path (the tests compare the two).
 """
 
 from __future__ import annotations
