@@ -21,12 +21,13 @@ percentiles are medians over rounds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,9 +104,10 @@ async def _wait_pysyncobj_leader(addresses: dict[int, tuple[str, int]], timeout:
             await client.close()
 
 
-def _run_pysyncobj(scratch: Path, profile: Profile) -> Results:
-    directory = scratch / f"pysyncobj-{time.monotonic_ns()}"
-    directory.mkdir(parents=True)
+@contextlib.contextmanager
+def _start_pysyncobj(directory: Path) -> Iterator[tuple[dict[int, tuple[str, int]], int]]:
+    """Three pysyncobj server processes; yields their client addresses and the leader's id."""
+    directory.mkdir(parents=True, exist_ok=True)
     ports = free_ports(2 * NODES)
     raft = ",".join(f"{i + 1}=127.0.0.1:{ports[i]}" for i in range(NODES))
     front = ",".join(f"{i + 1}=127.0.0.1:{ports[NODES + i]}" for i in range(NODES))
@@ -122,8 +124,7 @@ def _run_pysyncobj(scratch: Path, profile: Profile) -> Results:
                         command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
                     )
                 )
-        leader = run(_wait_pysyncobj_leader(addresses, 30))
-        return _load(addresses[leader], profile)
+        yield addresses, run(_wait_pysyncobj_leader(addresses, 30))
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -134,6 +135,11 @@ def _run_pysyncobj(scratch: Path, profile: Profile) -> Results:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _run_pysyncobj(scratch: Path, profile: Profile) -> Results:
+    with _start_pysyncobj(scratch / f"pysyncobj-{time.monotonic_ns()}") as (addresses, leader):
+        return _load(addresses[leader], profile)
 
 
 def _trial(rounds: list[Results], go: Callable[[], Results]) -> Callable[[], float]:
