@@ -267,3 +267,32 @@ def test_file_storage_behaves_like_memory_storage_across_reopens(
             real = FileStorage.open(directory, durability="none")
         assert _state(real) == _state(model)
     real.close()
+
+
+def test_without_checksums_damage_would_be_read_as_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broken variant: a log that trusts its records returns the flipped byte as data."""
+    import struct
+
+    from archlab.runtime import wal
+
+    def trusting_scan(data: bytes, path: Path) -> tuple[list[bytes], int]:
+        records, pos = [], 5
+        while pos + 8 <= len(data):
+            (length,) = struct.unpack_from("<I", data, pos)
+            records.append(data[pos + 8 : pos + 8 + length])
+            pos += 8 + length
+        return records, pos
+
+    s = FileStorage.open(tmp_path, CONF)
+    s.persist(HardState(1, 1, 0), [Entry(1, 1, b"value=AAAA")], None)
+    s.persist(None, [Entry(1, 2, b"value=BBBB")], None)
+    s.close()
+    path = _wal(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"AAAA", b"AAAB"))
+    with pytest.raises(CorruptionError):
+        FileStorage.open(tmp_path)
+    monkeypatch.setattr(wal, "scan", trusting_scan)
+    damaged = FileStorage.open(tmp_path).entries(1, 2)[0].data
+    assert damaged == b"value=AAAB"  # wrong data, silently: what the checksum prevents

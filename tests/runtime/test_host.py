@@ -7,6 +7,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from archlab.consensus.client import ClientRequest, ClientResponse, Reply
 from archlab.consensus.raft.messages import Heartbeat
 from archlab.consensus.server import Action, Note, Respond, SendMessage, SyncStorage
@@ -103,3 +105,54 @@ def test_the_loop_keeps_reading_while_a_sync_runs() -> None:
     ran_after = asyncio.run(go())
     assert ran_after < 0.15
     assert log.index("other") < log.index("sync-done") < log.index("peer2:Heartbeat")
+
+
+class _SendFirstHost(NodeHost):
+    """A broken host: sends a whole batch first, then syncs (violates the Ready contract)."""
+
+    async def _execute(self, actions: list[Any]) -> None:
+        await super()._execute([a for a in actions if not isinstance(a, SyncStorage)])
+        for action in actions:
+            if isinstance(action, SyncStorage) and self._sync is not None:
+                await asyncio.get_running_loop().run_in_executor(None, self._sync)
+
+
+def _premature_sends(log: list[str], barrier_rounds: dict[int, int]) -> list[str]:
+    """Messages logged before the sync they must wait for had completed.
+
+    ``barrier_rounds`` maps a heartbeat round to how many syncs must be done before it leaves.
+    """
+    done = 0
+    problems = []
+    for line in log:
+        if line == "sync-done":
+            done += 1
+        elif line.startswith("peer2:Heartbeat#"):
+            round_ = int(line.split("#")[1])
+            if done < barrier_rounds[round_]:
+                problems.append(f"round {round_} sent after {done} syncs")
+    return problems
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_the_order_check_passes_the_host_and_catches_a_send_first_host(broken: bool) -> None:
+    log: list[str] = []
+
+    class Numbered(_Recorder):
+        def send_many(self, items: list[Any]) -> None:
+            self.log.extend(f"{self.name}:Heartbeat#{i.round}" for i in items)
+
+    actions: list[Action] = [
+        SendMessage(2, Heartbeat(1, 2, 1, 0, 1)),
+        SyncStorage(),
+        SendMessage(2, Heartbeat(1, 2, 1, 0, 2)),
+        SyncStorage(),
+        SendMessage(2, Heartbeat(1, 2, 1, 0, 3)),
+    ]
+    host = _host(actions, log, 0.01)
+    if broken:
+        host.__class__ = _SendFirstHost
+    host._links = {2: Numbered(log, "peer2")}  # type: ignore[dict-item]
+    asyncio.run(host._execute(host.server.drain()))
+    problems = _premature_sends(log, {1: 0, 2: 1, 3: 2})
+    assert bool(problems) is broken, (log, problems)
