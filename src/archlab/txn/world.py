@@ -4,7 +4,8 @@
 commit protocol still has work then: a prepared participant that could not reach its
 coordinator is waiting to ask again, a saga is retrying a step. :class:`SettlingWorld` runs
 ``settle`` more seconds of virtual time after the heal, so that what must eventually happen
-(every in-doubt transaction decided, every saga finished) has had its chance, and then hands
+(every in-doubt transaction decided, every saga finished) has had its chance; clients start no
+new operation in that time (a run cut short by ``max_time`` stops their budget). It then hands
 the final state of every host to an ``audit`` function, whose answer is stored in the run's
 ``stats["audit"]``: the durable facts the correctness checks judge.
 """
@@ -29,6 +30,7 @@ class SettlingWorld(World):
 
     def run(self, max_time: float | None = None, max_events: int | None = 5_000_000) -> RunResult:
         result = super().run(max_time, max_events)
+        self.budget.remaining = 0  # stopped at max_time: clients finish what they started
         sim = self.sim
         sim.run(until=sim.now + self.settle, max_events=max_events)
         sim.record("settled")

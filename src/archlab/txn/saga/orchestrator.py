@@ -239,7 +239,7 @@ class Orchestrator:
             self.stats.committed += 1
         else:
             self.stats.compensated += 1
-        effects: list[Effect] = [Sync()]
+        effects: list[Effect] = [Sync(), Note(f"saga {saga.id} {outcome}")]
         if saga.request is not None:
             effects.append(Reply(saga.request, SagaOutcome(saga.id, outcome, saga.reason)))
         return effects
