@@ -149,7 +149,7 @@ class Orchestrator:
                 self.outcomes[saga_id] = record["outcome"]
                 del self.sagas[saga_id]
         effects: list[Effect] = []
-        for saga in self.sagas.values():
+        for saga in list(self.sagas.values()):  # _end removes finished ones as it goes
             self.stats.resumed += 1
             if saga.direction == "backward":
                 if not saga.done:
