@@ -72,14 +72,10 @@ class _Row:
         return self.epsilons / self.samples if self.samples else 0.0
 
 
-def _measure(row: _Row, setup: SpannerSetup, seed: int, params: Mapping[str, object]) -> None:
+def _measure(row: _Row, setup: SpannerSetup, seed: int, clients: int, ops: int) -> None:
+    """One seed: run, check the history, sample TrueTime; add it all to ``row``."""
     world = spanner_world(
-        seed,
-        setup,
-        SnapshotMix(),
-        clients=int(str(params["clients"])),
-        ops=int(str(params["ops"])),
-        think=Uniform(0.0, 0.002),
+        seed, setup, SnapshotMix(), clients=clients, ops=ops, think=Uniform(0.0, 0.002)
     )
     probe = TrueTimeProbe(world, setup.shard_addresses)
     probe.start()
@@ -132,8 +128,8 @@ def judge_external_consistency(v: Mapping[str, Value]) -> Judgement:
     title="Commit wait makes timestamps follow real time",
     claim="""With timestamps drawn from clocks that are only known to within ±ε, a transaction
     that starts after another was acknowledged can still get a smaller timestamp, and a read
-    at its timestamp misses the earlier write. Spanner's commit wait (acknowledge only once
-    TT.after(commit timestamp)) rules this out, and so makes the store strictly serializable
+    at its timestamp misses the earlier write. Commit wait (Spanner acknowledges a commit only
+    once TT.after(its timestamp)) rules this out, and so makes the store strictly serializable
     (externally consistent), as long as every clock keeps the drift bound TrueTime assumes.""",
     method="""Three shards coordinate two-phase commits with TrueTime timestamps (at least
     TT.now().latest); read-only transactions read every key without locks at TT.now().latest.
@@ -160,6 +156,7 @@ def judge_external_consistency(v: Mapping[str, Value]) -> Judgement:
 def external_consistency(ctx: Context) -> Outcome:
     p = ctx.params
     bounds = [float(b) for b in p["drift_bounds"]]
+    clients, ops = int(p["clients"]), int(p["ops"])
     seeds = _seeds(ctx)
     rows: dict[tuple[float, bool], _Row] = {}
     rogue = _Row("commit wait, one clock 5x past its bound")
@@ -169,14 +166,14 @@ def external_consistency(ctx: Context) -> Outcome:
                 row = rows[(bound, wait)] = _Row(f"{'with' if wait else 'without'} commit wait")
                 setup = SpannerSetup(commit_wait=wait, drift_bound=bound, max_drift=bound)
                 for seed in seeds:
-                    _measure(row, setup, seed, p)
+                    _measure(row, setup, seed, clients, ops)
                     task.advance()
         bound = bounds[len(bounds) // 2]
         setup = SpannerSetup(
             commit_wait=True, drift_bound=bound, max_drift=bound, rogue_drift=5 * bound
         )
         for seed in seeds:
-            _measure(rogue, setup, seed, p)
+            _measure(rogue, setup, seed, clients, ops)
             task.advance()
     without = [rows[(b, False)] for b in bounds]
     with_wait = [rows[(b, True)] for b in bounds]

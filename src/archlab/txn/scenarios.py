@@ -11,7 +11,8 @@ heal, then the protocol gets time to finish) and checks what must hold:
              gives up on its own).
 ``spanner``  the same, on the Spanner-style store (TrueTime timestamps, lock-free snapshot
              reads), with ``commit-wait`` (correct), ``no-commit-wait`` or ``rogue-clock`` (a
-             clock drifting past the bound TrueTime assumes).
+             clock drifting past the bound TrueTime assumes). The ``clock-skew`` nemesis steps
+             clocks, which TrueTime's assumption excludes: expect it to break the guarantee.
 ``saga``     the money-transfer saga, ``--design orchestration`` or ``choreography``: every
              saga fully committed or fully compensated, no step applied twice, money conserved.
              Variant ``no-idempotency``: services that apply every retry.

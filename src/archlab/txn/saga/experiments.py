@@ -282,12 +282,12 @@ def judge_partition_availability(v: Mapping[str, Value]) -> Judgement:
         return refuted(text)
     if async_ >= 0.9 and twopc <= 0.1 and sync > twopc + 0.3:
         return holds(text)
-    return nuanced(
-        text + "; the saga's availability is its asynchronous acceptance: a client that waits "
-        "for the outcome waits out the partition"
-        if sync <= twopc + 0.3
-        else text
-    )
+    if sync <= twopc + 0.3:
+        return nuanced(
+            f"{text}; the saga's availability is its asynchronous acceptance: a client that "
+            f"waits for the outcome waits out the partition"
+        )
+    return nuanced(text)
 
 
 @experiment(
@@ -295,7 +295,8 @@ def judge_partition_availability(v: Mapping[str, Value]) -> Judgement:
     section="6.1",
     title="One participant partitioned away: two-phase commit vs a saga",
     claim="""Two-phase commit needs every participant to vote, so a transaction touching a
-    participant that cannot be reached fails (and holds the others' locks until it does);
+    participant that cannot be reached fails (and holds the locks of the other participants
+    until it does);
     a saga favours availability: it takes the request and completes each step when the
     service can be reached.""",
     method="""The transfer domain (two banks, a ledger); every transfer touches both banks.

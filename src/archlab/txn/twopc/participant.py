@@ -31,7 +31,7 @@ late it aborts on its own after voting yes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -112,13 +112,11 @@ class Participant:
         disk: Disk,
         timestamps: Timestamps,
         config: ParticipantConfig | None = None,
-        on_release: Callable[[TxnId, Outcome], None] | None = None,
     ) -> None:
         self.me = address
         self.disk = disk
         self.timestamps = timestamps
         self.config = config or ParticipantConfig()
-        self.on_release = on_release
         self.versions = Versions()
         self.locks = LockTable()
         self.prepared: dict[TxnId, Prepared] = {}
@@ -280,8 +278,6 @@ class Participant:
             else:
                 self.stats.aborted += 1
             effects.append(Note(f"released {txn} {outcome}"))
-            if self.on_release is not None:
-                self.on_release(txn, outcome)
         return effects + self._run_granted(now, self.locks.release(txn)) + self._serve_reads()
 
     def _run_granted(self, now: float, granted: list[TxnId]) -> list[Effect]:
