@@ -214,11 +214,11 @@ def saga_isolation(ctx: Context) -> Outcome:
         ],
     )
     timeline = Figure(
-        "Money in the banks as the observer saw it (first seed)",
+        "Money in the banks at each of the observer's looks (first seed)",
         x_label="time (s)",
         y_label="total balance",
         series=[
-            Series(LABEL[d], [x for x, _ in t.trace], [float(y) for _, y in t.trace], "step")
+            Series(LABEL[d], [x for x, _ in t.trace], [float(y) for _, y in t.trace], "scatter")
             for d, t in tallies.items()
         ],
         ref_lines=[RefLine(float(setup.total), "invariant")],

@@ -146,17 +146,24 @@ def _measure(result: RunResult, downtime: float, crash_at: float, end: float) ->
     release = max((hi for _, hi in held.values()), default=end)
     hot_before = cold_during = hot_during = 0
     commits: list[tuple[float, bool]] = []
+    invoked: dict[int | str, float] = {}
     for event in result.history:
+        if event.type == "invoke":
+            invoked[event.process] = event.time or 0.0
+            continue
+        began = invoked.pop(event.process, 0.0)
         if event.type != "ok" or event.time is None:
             continue
         keys = {k for _, k, _ in event.value}
-        hot = bool(keys & set(HOT))
-        commits.append((event.time, hot))
+        locked = any(k in held for k in keys)  # touches a key the victim holds somewhere
+        commits.append((event.time, locked))
         if event.time < crash_at:
-            hot_before += hot
-        elif any(lo < event.time < hi for k, (lo, hi) in held.items() if k in keys):
-            hot_during += 1
-        elif not hot and start <= event.time <= release:
+            hot_before += bool(keys & set(HOT))
+        elif locked and any(
+            held[k][0] <= began and event.time < held[k][1] for k in keys & set(held)
+        ):
+            hot_during += 1  # started after a lock was taken, done before it was released
+        elif not locked and start <= event.time <= release:
             cold_during += 1
     bucket = 0.05
     timeline = []
@@ -292,13 +299,13 @@ def twopc_blocking(ctx: Context) -> Outcome:
         y_label="commits per 50 ms",
         series=[
             Series(
-                "on the locked keys x, y",
+                "touching a key the victim holds",
                 [t for t, _, _ in longest.timeline],
                 [float(h) for _, h, _ in longest.timeline],
                 "step",
             ),
             Series(
-                "on other keys u, v",
+                "touching none",
                 [t for t, _, _ in longest.timeline],
                 [float(c) for _, _, c in longest.timeline],
                 "step",
