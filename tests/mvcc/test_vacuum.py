@@ -18,6 +18,8 @@ from archlab.storage.mvcc import (
 )
 from archlab.storage.mvcc.visibility import satisfies_mvcc
 
+from .broken import VacuumIgnoringSnapshots
+
 SMALL_PAGES = MvccSettings(tuples_per_page=4)
 
 
@@ -235,13 +237,6 @@ def vacuum_changes_a_view(engine: Engine, seed: int, steps: int = 120) -> bool:
 @given(st.integers(min_value=0, max_value=2**32))
 def test_vacuum_never_changes_what_an_open_transaction_sees(seed: int) -> None:
     assert not vacuum_changes_a_view(Engine(SMALL_PAGES), seed)
-
-
-class VacuumIgnoringSnapshots(Engine):
-    """Broken on purpose: the horizon ignores running transactions and their snapshots."""
-
-    def _vacuum_horizon(self) -> int:
-        return self.xids.next_xid
 
 
 def test_a_vacuum_that_ignores_the_horizon_is_caught() -> None:
