@@ -57,18 +57,23 @@ def test_blocked_clients_resume_and_deadlocks_break_cycles() -> None:
     assert "DeadlockDetected" in kinds  # some interleavings deadlock, and are resolved
 
 
-def test_a_rollback_completes_as_fail_with_its_value() -> None:
+def test_a_rollback_completes_as_fail_with_the_invoke_value() -> None:
     engine = Engine()
 
     def body():  # type: ignore[no-untyped-def]
+        yield Put("x", 1)
         seen = yield Get("missing")
-        return Rollback("nothing there", [["r", "missing", seen]])
+        assert seen is None
+        return Rollback("nothing there")
 
     scheduler = Scheduler(engine, random.Random(0))
-    scheduler.run([[Program(Isolation.SERIALIZABLE, [["r", "missing", None]], body)]])
+    invoke = [["w", "x", 1], ["r", "missing", None]]
+    scheduler.run([[Program(Isolation.SERIALIZABLE, invoke, body)]])
     fail = scheduler.recorder.events[-1]
-    assert fail.type == "fail" and fail.value == (("r", "missing", None),)
+    assert fail.type == "fail" and fail.value == (("w", "x", 1), ("r", "missing", None))
     assert scheduler.stats.failed == {"Rollback": 1}
+    reader = engine.begin()
+    assert reader.get("x") is None  # rolled back
 
 
 def test_an_undetected_deadlock_is_reported_not_hung() -> None:

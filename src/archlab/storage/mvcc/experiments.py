@@ -514,3 +514,4 @@ def freezing(ctx: Context) -> Outcome:
         tables=[settings_table, blocked_table],
         figures=[age_figure, io_figure, blocked_figure],
     )
+

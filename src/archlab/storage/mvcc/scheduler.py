@@ -68,11 +68,9 @@ Statement = Get | Put | Delete | Scan
 
 @dataclass(frozen=True)
 class Rollback:
-    """Returned by a body to roll its transaction back on purpose (an application decision);
-    ``value`` is what the history's ``fail`` entry carries."""
+    """Returned by a body to roll its transaction back on purpose (an application decision)."""
 
     reason: str
-    value: Any = None
 
 
 Body = Generator[Statement, Any, Any]
@@ -80,14 +78,16 @@ Body = Generator[Statement, Any, Any]
 
 @dataclass(frozen=True)
 class Program:
-    """One transaction to run: level, history value at invoke, and the body."""
+    """One transaction to run: level, history value at invoke, and the body.
+
+    The invoke value lists the micro-operations with every written value and ``None`` for
+    each read; an ``ok`` completion repeats them with the reads filled in, and a ``fail`` one
+    repeats the invoke value (the checker takes a failed transaction's writes from there).
+    """
 
     isolation: Isolation
     invoke: Any
     body: Callable[[], Body]
-    #: What a ``fail`` entry carries when the engine aborts the transaction midway; by
-    #: default the invoke value. Bodies that learn their writes as they go update it.
-    partial: list[Any] | None = None
     f: str = "txn"
 
 
@@ -225,12 +225,7 @@ class Scheduler:
         program = client.program
         if isinstance(outcome, Rollback):
             client.txn.abort()
-            self.recorder.fail(
-                client.process,
-                program.f,
-                program.invoke if outcome.value is None else outcome.value,
-                time=self._now(),
-            )
+            self.recorder.fail(client.process, program.f, program.invoke, time=self._now())
             self.stats.fail("Rollback")
             self._reset(client)
             return
@@ -246,8 +241,7 @@ class Scheduler:
     def _failed(self, client: _Client, kind: str) -> None:
         assert client.program is not None
         program = client.program
-        value = program.invoke if program.partial is None else list(program.partial)
-        self.recorder.fail(client.process, program.f, value, time=self._now())
+        self.recorder.fail(client.process, program.f, program.invoke, time=self._now())
         self.stats.fail(kind)
         self._reset(client)
 

@@ -9,19 +9,23 @@ written register value is unique.
   (``SELECT ... FOR UPDATE``) then a write of the extended list, so under read committed the
   append applies to the newest version, as ``UPDATE ... SET v = v || x`` does in PostgreSQL.
   Transactions may read a key twice, which is how a non-repeatable read shows.
-* :func:`rw_register`: reads and blind writes of unique values.
-* :func:`bank`: transfers between accounts (read both balances, write both new balances) and
-  audits that read every account. A balance is stored as ``balance * 10^6 + write id`` so each
-  write is unique and the balance can still be read back. Under read committed, two transfers
-  that read the same balance overwrite each other (a lost update): money appears or vanishes.
+* :func:`rw_register`: reads, blind writes of unique values, and read-modify-writes (read a
+  key, then write it): two of those based on the same version are a lost update, which read
+  committed allows and the snapshot levels prevent (first updater wins).
+* :func:`bank`: accounts as ledgers (list-append). A transfer reads the source's ledger,
+  checks the funds, and appends a debit to it and a credit to the destination; an audit reads
+  every ledger. Each entry is ``amount * 10^6 + entry id``, unique and known before the
+  transaction runs. Money cannot be created by a transfer, but an audit that sees half of one
+  reports a wrong total, and a funds check on a stale balance overdraws the account.
 * :func:`doctors`: Cahill's doctors on call. Each shift needs one doctor on call; a doctor goes
   off call only after reading that at least two are on call. Under snapshot isolation two
   doctors can both go off (write skew, G2); serializable must prevent it. On-call is a positive
   value, off-call a negative one, both unique.
 
-:func:`bank_violations` and :func:`doctors_violations` measure the application invariants in a
-recorded history (audits that saw money created or destroyed, shifts left with nobody on
-call), which complements the checker's verdict with what a user would notice.
+:func:`bank_violations`, :func:`doctors_violations` and :func:`lost_updates` measure the
+application's view in a recorded history (audits that saw money created or destroyed,
+overdrawn accounts, shifts left with nobody on call, increments overwritten), which complements
+the checker's verdict with what a user would notice.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from archlab.storage.mvcc.scheduler import Body, Get, Program, Put, Rollback
 
 WorkloadKind = Literal["list-append", "rw-register"]
 
-#: A bank balance is stored as balance * BALANCE_SCALE + write id (unique per write).
+#: A ledger entry is amount * BALANCE_SCALE + entry id (unique per entry).
 BALANCE_SCALE = 1_000_000
 
 
@@ -129,8 +133,10 @@ def rw_register(
     txns_per_client: int = 10,
     keys: int = 4,
     max_ops: int = 4,
-    read_fraction: float = 0.5,
+    read_fraction: float = 0.4,
+    rmw_fraction: float = 0.3,
 ) -> Workload:
+    """Reads, blind writes and read-then-write pairs on a few registers."""
     names = _keys("r", keys)
     value = count(1)
 
@@ -155,9 +161,13 @@ def rw_register(
         programs = []
         for _ in range(txns_per_client):
             ops: list[tuple[str, str, int | None]] = []
-            for _ in range(rng.randint(1, max_ops)):
+            size = rng.randint(1, max_ops)
+            while len(ops) < size:
                 key = rng.choice(names)
-                if rng.random() < read_fraction:
+                draw = rng.random()
+                if draw < rmw_fraction:
+                    ops += [("r", key, None), ("w", key, next(value))]
+                elif draw < rmw_fraction + read_fraction:
                     ops.append(("r", key, None))
                 else:
                     ops.append(("w", key, next(value)))
@@ -166,11 +176,41 @@ def rw_register(
     return Workload("rw-register", "rw-register", plans, params={"keys": keys})
 
 
+def lost_updates(events: Sequence[Event]) -> int:
+    """Committed read-modify-writes overwritten by another based on the same version: for
+    each (key, version read) that several committed transactions read before writing the key,
+    all but one of those writes were lost."""
+    based_on: dict[tuple[Any, Any], int] = {}
+    for event in events:
+        if event.type != "ok" or event.f != "txn":
+            continue
+        read: dict[Any, Any] = {}
+        for f, key, v in event.value:
+            if f == "r" and key not in read:
+                read[key] = v
+            elif f == "w" and key in read:
+                based_on[(key, read[key])] = based_on.get((key, read[key]), 0) + 1
+                del read[key]
+    return sum(n - 1 for n in based_on.values() if n > 1)
+
+
 # -- bank transfers ------------------------------------------------------------------------------
 
 
-def balance_of(stored: int | None) -> int | None:
-    return None if stored is None else stored // BALANCE_SCALE
+def ledger_entry(amount: int, entry_id: int) -> int:
+    """A ledger entry: the amount moved and a unique id, in one integer."""
+    if not 0 < entry_id < BALANCE_SCALE:
+        raise ValueError(f"entry id {entry_id} out of range")
+    return amount * BALANCE_SCALE + entry_id
+
+
+def amount_of(entry: int) -> int:
+    return entry // BALANCE_SCALE
+
+
+def balance_of(ledger: Sequence[int] | None) -> int:
+    """An account's balance: the sum of its ledger's amounts."""
+    return sum(amount_of(e) for e in ledger or ())
 
 
 def bank(
@@ -184,42 +224,35 @@ def bank(
     audit_fraction: float = 0.25,
     for_update: bool = False,
 ) -> Workload:
-    """Transfers and audits; ``for_update`` makes transfers lock what they read."""
+    """Transfers and audits; ``for_update`` makes the funds check a locking read."""
     names = _keys("acct", accounts)
-    write_id = count(1)
+    entry_id = count(1)
+    deposits = {key: ledger_entry(initial, next(entry_id)) for key in names}
 
     def setup_body() -> Body:
-        done = []
-        for key in names:
-            stored = initial * BALANCE_SCALE + next(write_id)
-            yield Put(key, stored)
-            done.append(["w", key, stored])
-        return done
+        for key, entry in deposits.items():
+            current = yield Get(key, for_update=True)
+            yield Put(key, (*(current or ()), entry))
+        return [["append", key, entry] for key, entry in deposits.items()]
 
-    setup_invoke = [["w", key, None] for key in names]
+    def append(key: str, entry: int) -> Body:
+        current = yield Get(key, for_update=True)
+        yield Put(key, (*(current or ()), entry))
 
     def transfer(src: str, dst: str, amount: int) -> Program:
-        partial: list[Any] = []
-        invoke = [["r", src, None], ["r", dst, None], ["w", src, None], ["w", dst, None]]
+        debit = ledger_entry(-amount, next(entry_id))
+        credit = ledger_entry(amount, next(entry_id))
+        invoke = [["r", src, None], ["append", src, debit], ["append", dst, credit]]
 
         def body() -> Body:
-            partial.clear()
-            a = yield Get(src, for_update=for_update)
-            partial.append(["r", src, a])
-            b = yield Get(dst, for_update=for_update)
-            partial.append(["r", dst, b])
-            bal_a, bal_b = balance_of(a), balance_of(b)
-            if bal_a is None or bal_b is None or bal_a < amount:
-                return Rollback("insufficient funds", list(partial))
-            new_a = (bal_a - amount) * BALANCE_SCALE + next(write_id)
-            new_b = (bal_b + amount) * BALANCE_SCALE + next(write_id)
-            partial.append(["w", src, new_a])
-            yield Put(src, new_a)
-            partial.append(["w", dst, new_b])
-            yield Put(dst, new_b)
-            return list(partial)
+            ledger = yield Get(src, for_update=for_update)
+            if balance_of(ledger) < amount:
+                return Rollback("insufficient funds")
+            yield from append(src, debit)
+            yield from append(dst, credit)
+            return [["r", src, list(ledger or ())], ["append", src, debit], ["append", dst, credit]]
 
-        return Program(isolation, invoke, body, partial=partial)
+        return Program(isolation, invoke, body)
 
     def audit() -> Program:
         invoke = [["r", key, None] for key in names]
@@ -227,8 +260,8 @@ def bank(
         def body() -> Body:
             done = []
             for key in names:
-                seen = yield Get(key)
-                done.append(["r", key, seen])
+                ledger = yield Get(key)
+                done.append(["r", key, list(ledger or ())])
             return done
 
         return Program(isolation, invoke, body)
@@ -245,9 +278,13 @@ def bank(
         plans.append(programs)
     return Workload(
         "bank",
-        "rw-register",
+        "list-append",
         plans,
-        setup=Program(Isolation.READ_COMMITTED, setup_invoke, setup_body),
+        setup=Program(
+            Isolation.READ_COMMITTED,
+            [["append", key, entry] for key, entry in deposits.items()],
+            setup_body,
+        ),
         record_setup=True,
         params={"accounts": accounts, "initial": initial, "for_update": for_update},
     )
@@ -256,25 +293,29 @@ def bank(
 @dataclass(frozen=True)
 class BankCheck:
     audits: int
-    bad_audits: int  # audits whose total differs from the money put in
-    negative_balances: int  # balances below zero seen by any committed read
+    bad_audits: int  # audits whose total differs from the money deposited
+    overdrawn: int  # accounts with a negative balance at the end
 
 
-def bank_violations(events: Sequence[Event], accounts: int, initial: int) -> BankCheck:
-    """Audits (committed reads of every account) whose total is not ``accounts * initial``."""
-    audits = bad = negative = 0
+def bank_violations(
+    events: Sequence[Event], final: dict[str, Any], accounts: int, initial: int
+) -> BankCheck:
+    """Audits (committed reads of every account) whose total is not ``accounts * initial``,
+    and accounts overdrawn in the final state. Transfers move money between ledgers in one
+    transaction, so only an audit that sees half a transfer gets a wrong total; only a funds
+    check on a stale balance lets an account go negative."""
+    audits = bad = 0
     total = accounts * initial
     for event in events:
         if event.type != "ok" or event.f != "txn" or not event.value:
             continue
         ops = event.value
-        reads = [balance_of(op[2]) for op in ops if op[0] == "r"]
-        negative += sum(1 for r in reads if r is not None and r < 0)
         if len(ops) == accounts and all(op[0] == "r" for op in ops):
             audits += 1
-            if any(r is None for r in reads) or sum(r for r in reads if r is not None) != total:
+            if sum(balance_of(op[2]) for op in ops) != total:
                 bad += 1
-    return BankCheck(audits, bad, negative)
+    overdrawn = sum(1 for ledger in final.values() if balance_of(ledger) < 0)
+    return BankCheck(audits, bad, overdrawn)
 
 
 # -- doctors on call -----------------------------------------------------------------------------
@@ -293,17 +334,14 @@ def doctors(
     """Requests to go off call (read the shift, write own status) and to come back on."""
     roster = {s: [f"shift{s}-doc{d}" for d in range(per_shift)] for s in range(shifts)}
     stamp = count(1)
+    initial = {key: next(stamp) for names in roster.values() for key in names}
 
     def setup_body() -> Body:
-        done = []
-        for names in roster.values():
-            for key in names:
-                value = next(stamp)
-                yield Put(key, value)
-                done.append(["w", key, value])
-        return done
+        for key, value in initial.items():
+            yield Put(key, value)
+        return [["w", key, value] for key, value in initial.items()]
 
-    setup_invoke = [["w", key, None] for names in roster.values() for key in names]
+    setup_invoke = [["w", key, value] for key, value in initial.items()]
 
     def off_call(shift: int, me: str) -> Program:
         written = -next(stamp)
@@ -321,7 +359,7 @@ def doctors(
                 if key == me:
                     mine = seen
             if mine is None or mine < 0 or on_call < 2:
-                return Rollback("would leave the shift uncovered", done)
+                return Rollback("would leave the shift uncovered")
             yield Put(me, written)
             done.append(["w", me, written])
             return done
