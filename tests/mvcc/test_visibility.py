@@ -145,3 +145,13 @@ def test_commit_log_truncation_and_reuse() -> None:
     assert clog.status(200) is R
     with pytest.raises(RuntimeError, match="not in progress"):
         clog.commit(202)
+
+
+def test_truncating_an_old_use_of_an_id_keeps_its_new_use() -> None:
+    space = XidSpace(8)
+    clog = CommitLog(space)
+    clog.start(10)
+    clog.commit(10)
+    clog.start(10)  # reused after a trip around the space, before truncation caught up
+    clog.truncate_before(12)
+    assert clog.status(10) is R

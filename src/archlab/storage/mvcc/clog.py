@@ -35,7 +35,11 @@ class CommitLog:
     def __init__(self, space: XidSpace) -> None:
         self.space = space
         self._status: dict[int, XidStatus] = {}
-        self._order: deque[int] = deque()  # ids in assignment order, for truncation
+        # (id, assignment number) in assignment order, for truncation; an id reused after a
+        # full trip around the space gets a new number, so truncating its old use keeps it
+        self._order: deque[tuple[int, int]] = deque()
+        self._assignment: dict[int, int] = {}
+        self._assigned = 0
 
     def __len__(self) -> int:
         return len(self._status)
@@ -43,7 +47,9 @@ class CommitLog:
     def start(self, xid: int) -> None:
         """Record ``xid`` as assigned and in progress."""
         self._status[xid] = XidStatus.IN_PROGRESS
-        self._order.append(xid)
+        self._assigned += 1
+        self._assignment[xid] = self._assigned
+        self._order.append((xid, self._assigned))
 
     def commit(self, xid: int) -> None:
         self._set(xid, XidStatus.COMMITTED)
@@ -63,14 +69,17 @@ class CommitLog:
         """Forget every id that precedes ``oldest_kept``; returns how many were dropped."""
         dropped = 0
         order = self._order
-        while order and self.space.precedes(order[0], oldest_kept):
-            xid = order.popleft()
-            if self._status.get(xid) is not XidStatus.IN_PROGRESS:
-                self._status.pop(xid, None)
-                dropped += 1
-            else:  # still running: cannot be older than the horizon, keep it to be safe
-                order.appendleft(xid)
-                break
+        while order and self.space.precedes(order[0][0], oldest_kept):
+            xid, number = order[0]
+            if self._assignment.get(xid) != number:
+                order.popleft()  # the id was assigned again since: that entry is not this one
+                continue
+            if self._status[xid] is XidStatus.IN_PROGRESS:
+                break  # still running: cannot be older than the horizon; keep it to be safe
+            order.popleft()
+            del self._status[xid]
+            del self._assignment[xid]
+            dropped += 1
         return dropped
 
     def _set(self, xid: int, status: XidStatus) -> None:
