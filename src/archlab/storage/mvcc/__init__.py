@@ -6,7 +6,7 @@ The entry point is :class:`Engine`; see :mod:`archlab.storage.mvcc.engine` for t
 their histories.
 """
 
-from archlab.storage.mvcc.engine import Engine, Isolation, Transaction, TxnState
+from archlab.storage.mvcc.engine import Engine
 from archlab.storage.mvcc.errors import (
     DeadlockDetected,
     LockWait,
@@ -18,6 +18,7 @@ from archlab.storage.mvcc.errors import (
 )
 from archlab.storage.mvcc.settings import MvccSettings
 from archlab.storage.mvcc.snapshot import Snapshot
+from archlab.storage.mvcc.transaction import Isolation, Transaction, TxnState
 from archlab.storage.mvcc.vacuum import VacuumReport
 from archlab.storage.mvcc.xid import XidSpace
 

@@ -35,7 +35,6 @@ interleaving statements of several transactions (see :mod:`archlab.storage.mvcc.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import Any, NoReturn
 
 from archlab.errors import ConfigError, UnknownNameError
@@ -55,6 +54,13 @@ from archlab.storage.mvcc.settings import MvccSettings
 from archlab.storage.mvcc.snapshot import Snapshot
 from archlab.storage.mvcc.ssi import SerializableXact, SsiManager
 from archlab.storage.mvcc.table import Table, TableStats
+from archlab.storage.mvcc.transaction import (
+    DEFAULT_TABLE,
+    Isolation,
+    Transaction,
+    TxnState,
+    WriteKind,
+)
 from archlab.storage.mvcc.transam import XidCounter
 from archlab.storage.mvcc.vacuum import VacuumReport, vacuum_table
 from archlab.storage.mvcc.visibility import conflict_out_xid, satisfies_mvcc
@@ -62,77 +68,6 @@ from archlab.storage.mvcc.visibility import conflict_out_xid, satisfies_mvcc
 IN_PROGRESS = XidStatus.IN_PROGRESS
 COMMITTED = XidStatus.COMMITTED
 ABORTED = XidStatus.ABORTED
-DEFAULT_TABLE = "main"
-
-
-class Isolation(StrEnum):
-    READ_COMMITTED = "read-committed"
-    REPEATABLE_READ = "repeatable-read"
-    SERIALIZABLE = "serializable"
-
-
-class TxnState(StrEnum):
-    ACTIVE = "active"
-    COMMITTED = "committed"
-    ABORTED = "aborted"
-
-
-class _Op(StrEnum):
-    PUT = "put"
-    DELETE = "delete"
-    LOCK = "lock"
-
-
-class Transaction:
-    """A handle on one transaction; every method is one statement."""
-
-    def __init__(self, engine: Engine, txn_id: int, isolation: Isolation) -> None:
-        self.engine = engine
-        self.id = txn_id
-        self.isolation = isolation
-        self.xid = 0
-        self.state = TxnState.ACTIVE
-        #: the transaction snapshot (repeatable read and serializable), from the first statement
-        self.snapshot: Snapshot | None = None
-        self.waiting_for: Transaction | None = None
-        self.sx: SerializableXact | None = None
-        self.error: TransactionError | None = None
-        #: per table: [inserted, updated, deleted] versions, for the statistics at the end
-        self.changes: dict[str, list[int]] = {}
-
-    @property
-    def active(self) -> bool:
-        return self.state is TxnState.ACTIVE
-
-    def get(self, key: str, *, for_update: bool = False, table: str = DEFAULT_TABLE) -> Any:
-        """The value of ``key`` this statement sees, or None. ``for_update`` locks the row
-        (``SELECT ... FOR UPDATE``) and returns its newest value."""
-        return self.engine._get(self, table, key, for_update)
-
-    def put(self, key: str, value: Any, *, table: str = DEFAULT_TABLE) -> None:
-        """Insert or update ``key`` (``INSERT ... ON CONFLICT DO UPDATE``)."""
-        self.engine._write(self, table, key, value, _Op.PUT)
-
-    def delete(self, key: str, *, table: str = DEFAULT_TABLE) -> bool:
-        """Delete the row ``key`` this statement sees; False when there is none."""
-        return self.engine._write(self, table, key, None, _Op.DELETE) is not None
-
-    def scan(
-        self, start: str | None = None, end: str | None = None, *, table: str = DEFAULT_TABLE
-    ) -> list[tuple[str, Any]]:
-        """Rows with ``start <= key < end`` (None: unbounded), in key order, by reading every
-        page of the heap (a sequential scan)."""
-        return self.engine._scan(self, table, start, end)
-
-    def commit(self) -> None:
-        self.engine._commit(self)
-
-    def abort(self) -> None:
-        """Roll back (``ROLLBACK``); does nothing if the transaction already finished."""
-        self.engine._abort(self)
-
-    def __repr__(self) -> str:
-        return f"<txn {self.id} {self.isolation} xid={self.xid or '-'} {self.state}>"
 
 
 class Engine:
@@ -368,7 +303,7 @@ class Engine:
 
     def _get(self, txn: Transaction, table: str, key: str, for_update: bool) -> Any:
         if for_update:
-            return self._write(txn, table, key, None, _Op.LOCK)
+            return self._write(txn, table, key, None, WriteKind.LOCK)
         self._enter(txn)
         tbl = self.table(table)
         found = self._read_key(txn, tbl, key, self._statement_snapshot(txn))
@@ -403,13 +338,13 @@ class Engine:
         rows.sort(key=lambda row: row[0])
         return rows
 
-    def _write(self, txn: Transaction, table: str, key: str, value: Any, op: _Op) -> Any:
+    def _write(self, txn: Transaction, table: str, key: str, value: Any, op: WriteKind) -> Any:
         """put / delete / lock one row; returns the row's value (lock), True (delete, put) or
         None (no such row)."""
         self._enter(txn)
         tbl = self.table(table)
         snapshot = self._statement_snapshot(txn)
-        if op is _Op.PUT:
+        if op is WriteKind.PUT:
             visible = self._find_visible(txn, tbl, key, snapshot)
         else:
             found = self._read_key(txn, tbl, key, snapshot)
@@ -431,9 +366,9 @@ class Engine:
             )
         self._check_write_conflict(txn, visible, tip, deleted)
         target = tip if tip is not None and not deleted else None
-        if op is not _Op.PUT and target is None:
+        if op is not WriteKind.PUT and target is None:
             return None  # read committed: the row went away while we waited
-        if op is _Op.LOCK:
+        if op is WriteKind.LOCK:
             assert target is not None and tip_tid is not None
             if target.xmax != xid:
                 target.xmax = xid
@@ -453,7 +388,7 @@ class Engine:
             target.lock_only = False
             tbl.heap.pages[tip_tid[0]].clear_visibility()
             near = tip_tid[0]
-        if op is _Op.DELETE:
+        if op is WriteKind.DELETE:
             changes[2] += 1
             return True
         if target is None:

@@ -15,8 +15,9 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from archlab.storage.mvcc.engine import Engine, Isolation
+from archlab.storage.mvcc.engine import Engine
 from archlab.storage.mvcc.settings import MvccSettings
+from archlab.storage.mvcc.transaction import Isolation
 from archlab.storage.mvcc.vacuum import VacuumReport
 
 

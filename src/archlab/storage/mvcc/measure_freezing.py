@@ -28,9 +28,10 @@ from functools import partial
 from typing import TypeVar
 
 from archlab.storage.mvcc.clog import TruncatedXidError
-from archlab.storage.mvcc.engine import Engine, Isolation, Transaction
+from archlab.storage.mvcc.engine import Engine
 from archlab.storage.mvcc.errors import WraparoundRefusal
 from archlab.storage.mvcc.settings import MvccSettings
+from archlab.storage.mvcc.transaction import Isolation, Transaction
 from archlab.storage.mvcc.vacuum import VacuumReport
 
 T = TypeVar("T")

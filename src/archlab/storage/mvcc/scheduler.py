@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archlab.check.history import Recorder
-from archlab.storage.mvcc.engine import DEFAULT_TABLE, Engine, Isolation, Transaction
+from archlab.storage.mvcc.engine import Engine
 from archlab.storage.mvcc.errors import LockWait, TransactionError
+from archlab.storage.mvcc.transaction import DEFAULT_TABLE, Isolation, Transaction
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from archlab.storage.mvcc.engine import DEFAULT_TABLE, Engine, Isolation, Transaction
+from archlab.storage.mvcc.engine import Engine
 from archlab.storage.mvcc.errors import LockWait, TransactionError
 from archlab.storage.mvcc.settings import MvccSettings
+from archlab.storage.mvcc.transaction import DEFAULT_TABLE, Isolation, Transaction
 from archlab.storage.mvcc.vacuum import VacuumReport
 
 T = TypeVar("T")

@@ -37,8 +37,8 @@ from itertools import count
 from typing import Any, Literal
 
 from archlab.check.history import Event
-from archlab.storage.mvcc.engine import Isolation
 from archlab.storage.mvcc.scheduler import Body, Get, Program, Put, Rollback
+from archlab.storage.mvcc.transaction import Isolation
 
 WorkloadKind = Literal["list-append", "rw-register"]
 
