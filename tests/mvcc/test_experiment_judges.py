@@ -8,7 +8,8 @@ from archlab.storage.mvcc.experiments import judge_bloat, judge_freezing
 
 BLOAT: dict[str, Any] = {
     "dead_peak_ratio": 30.0,
-    "removed_while_held": 0,
+    "removed_while_held": 120,
+    "removed_after_snapshot": 0,
     "dead_peak_held": 3000,
     "scan_slowdown_held": 12.0,
     "dead_after_ratio": 1.0,
@@ -24,7 +25,7 @@ def test_bloat_holds_when_the_snapshot_pins_the_horizon_and_vacuum_recovers() ->
 
 
 def test_bloat_is_refuted_if_vacuum_reclaimed_while_the_snapshot_lived() -> None:
-    assert judge_bloat({**BLOAT, "removed_while_held": 900}).verdict == "refuted"
+    assert judge_bloat({**BLOAT, "removed_after_snapshot": 900}).verdict == "refuted"
 
 
 def test_bloat_is_refuted_without_bloat() -> None:

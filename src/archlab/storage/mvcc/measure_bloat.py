@@ -6,6 +6,10 @@ versions in the heap (versions a fresh snapshot cannot see), the heap's size, an
 of a full sequential scan by a fresh read-committed transaction (median of a few repeats).
 Optionally a repeatable-read transaction takes its snapshot at one transaction count and holds
 it until another: while it lives, vacuum's horizon is stuck at its xmin.
+
+Several scenarios run in lockstep, one engine each, on the same sequence of updates: each
+transaction and each sample is taken in every engine before the next, alternating which goes
+first, so that scan times compared across scenarios were measured under the same load.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 
 from archlab.storage.mvcc.engine import Engine
 from archlab.storage.mvcc.settings import MvccSettings
-from archlab.storage.mvcc.transaction import Isolation
+from archlab.storage.mvcc.transaction import Isolation, Transaction
 from archlab.storage.mvcc.vacuum import VacuumReport
 
 
@@ -36,6 +40,8 @@ class BloatRun:
     long_window: tuple[int, int] | None
     samples: list[BloatSample] = field(default_factory=list)
     vacuums: list[tuple[int, VacuumReport]] = field(default_factory=list)
+    #: dead versions in the heap when the old snapshot was taken (vacuum may remove these)
+    dead_at_hold: int = 0
 
     def removed_between(self, start: int, end: int) -> int:
         """Versions removed by the vacuums that ran after ``start`` transactions and no later
@@ -60,37 +66,46 @@ def run_bloat(
     naptime: int,
     sample_every: int,
     scan_repeats: int,
-    long_window: tuple[int, int] | None,
+    scenarios: dict[str, tuple[int, int] | None],
     rng: random.Random,
     settings: MvccSettings | None = None,
-) -> BloatRun:
-    engine = Engine(settings or MvccSettings())
-    setup = engine.begin()
-    for i in range(rows):
-        setup.put(_key(i), 0)
-    setup.commit()
-    engine.vacuum()
-    run = BloatRun(rows, long_window)
-    old = None
+) -> dict[str, BloatRun]:
+    """Run every scenario (name -> old-snapshot window, or None) in lockstep."""
+    names = list(scenarios)
+    engines = {name: Engine(settings or MvccSettings()) for name in names}
+    runs = {name: BloatRun(rows, scenarios[name]) for name in names}
+    held: dict[str, Transaction] = {}
+    for engine in engines.values():
+        setup = engine.begin()
+        for i in range(rows):
+            setup.put(_key(i), 0)
+        setup.commit()
+        engine.vacuum()
     for n in range(txns + 1):
-        if long_window is not None and n == long_window[0]:
-            old = engine.begin(Isolation.REPEATABLE_READ)
-            old.get(_key(0))  # the first statement takes the snapshot
-        if long_window is not None and n == long_window[1] and old is not None:
-            old.commit()
-            old = None
-        if n % sample_every == 0:
-            run.samples.append(_sample(engine, n, rows, scan_repeats))
+        order = names if n % 2 == 0 else names[::-1]
+        for name in order:
+            engine, run, window = engines[name], runs[name], scenarios[name]
+            if window is not None and n == window[0]:
+                held[name] = engine.begin(Isolation.REPEATABLE_READ)
+                held[name].get(_key(0))  # the first statement takes the snapshot
+                run.dead_at_hold = engine.stats().tuples - rows
+            if window is not None and n == window[1] and name in held:
+                held.pop(name).commit()
+            if n % sample_every == 0:
+                run.samples.append(_sample(engine, n, rows, scan_repeats))
         if n == txns:
             break
-        txn = engine.begin()
-        txn.put(_key(rng.randrange(rows)), n)
+        key, value = _key(rng.randrange(rows)), n
+        for name in order:
+            engine = engines[name]
+            txn = engine.begin()
+            txn.put(key, value)
+            txn.commit()
+            if (n + 1) % naptime == 0:
+                runs[name].vacuums.extend((n + 1, r) for r in engine.autovacuum())
+    for txn in held.values():
         txn.commit()
-        if (n + 1) % naptime == 0:
-            run.vacuums.extend((n + 1, report) for report in engine.autovacuum())
-    if old is not None:
-        old.commit()
-    return run
+    return runs
 
 
 def _sample(engine: Engine, n: int, rows: int, repeats: int) -> BloatSample:
