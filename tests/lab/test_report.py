@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 
 import html5lib
@@ -40,8 +41,8 @@ def test_the_report_is_valid_html_with_every_experiment() -> None:
     articles = {a.get("id") for a in tree.iter("article")}  # type: ignore[attr-defined]
     assert articles == {r.id.replace(".", "-") for r in results}
     for r in results:
-        assert r.command in html
-        assert r.claim in html
+        assert escape(r.command, quote=False) in html
+        assert escape(r.claim) in html
 
 
 def test_the_report_loads_nothing_from_the_network() -> None:

@@ -1,5 +1,29 @@
 """Checkers for histories: linearizability and transactional isolation (codex 5.1).
 
 :mod:`archlab.check.history` is the shared history format every writer (simulator, runtime,
-engines under test) and every checker use.
+engines under test) and every checker use. :func:`check_linearizable` (with the models of
+:mod:`archlab.check.models`) checks single-object histories; :func:`check_isolation` checks
+list-append and rw-register transaction histories against a consistency model, Elle-style.
 """
+
+from archlab.check.anomalies import Anomaly
+from archlab.check.isolation import IsolationResult, check_isolation
+from archlab.check.linearizability import (
+    KeyResult,
+    LinearizabilityResult,
+    check_linearizable,
+)
+from archlab.check.models import Model, get_model, model_names, register_model
+
+__all__ = [
+    "Anomaly",
+    "IsolationResult",
+    "KeyResult",
+    "LinearizabilityResult",
+    "Model",
+    "check_isolation",
+    "check_linearizable",
+    "get_model",
+    "model_names",
+    "register_model",
+]

@@ -78,9 +78,9 @@ def judge_sequential_io(v: Mapping[str, Value]) -> Judgement:
     profiles={
         "quick": {
             "io_kb": 4,
-            "buffered_mb": 48,
-            "fsync_ops": 800,
-            "direct_mb": 24,
+            "buffered_mb": 32,
+            "fsync_ops": 400,
+            "direct_mb": 16,
             "batch_kb": 256,
             "repeats": 3,
         },

@@ -1,0 +1,336 @@
+"""Chapter 2.2 claim: where Table 1's regimes fall, and the codex's 10M DAU × 1 KB example.
+
+The experiment runs the estimator (:mod:`archlab.design.estimate`) over a grid of daily
+active users (10^4 to 10^9) and per-user daily write volume, classifies every cell with
+Table 1 (:func:`archlab.design.table1.regime`) and draws the regime map. It then places the
+codex's worked example on the map and checks the two things the codex says of it: that its
+throughput needs no sharding, and that its storage may.
+
+Reading of the example (stated in the claim): each of the 10M users writes 1 KB a day as one
+write; the codex mentions no reads, so the map counts writes only, and a second table shows
+how many reads per user per day the example can add before leaving the single-instance
+regime. The codex's "500 QPS" is compared with the arithmetic in the verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from archlab.design import table1, units
+from archlab.design.estimate import Estimate, estimate
+from archlab.design.requirements import Requirements
+from archlab.design.table1 import Regime
+from archlab.lab import (
+    Column,
+    Context,
+    Figure,
+    Heatmap,
+    Judgement,
+    Outcome,
+    RefLine,
+    Series,
+    Table,
+    Value,
+    experiment,
+    holds,
+    nuanced,
+    number,
+    refuted,
+)
+
+EXAMPLE = (1e7, 1000.0)  # the codex's example: 10M DAU, 1 KB per user per day
+CODEX_EXAMPLE_QPS = 500  # the figure the codex's 2.2 paragraph gives for its example
+READ_MIXES = (0, 1, 2, 5, 10, 100)
+
+
+def judge_regime_map(v: Mapping[str, Value]) -> Judgement:
+    qps_avg = number(v, "example_qps_avg")
+    qps_peak = number(v, "example_qps_peak")
+    by_throughput = Regime(int(number(v, "example_throughput_regime")))
+    dataset_tb = number(v, "example_dataset_tb")
+    retention_y = number(v, "retention_years")
+    years_10 = number(v, "example_years_to_10tb")
+    years_100 = number(v, "example_years_to_100tb_replicated")
+    reads_budget = number(v, "example_reads_budget_per_user")
+    codex = (
+        f"the codex's {CODEX_EXAMPLE_QPS} QPS is {CODEX_EXAMPLE_QPS / qps_avg:.1f}x the "
+        f"{qps_avg:.0f} QPS average of one 1 KB write per user per day "
+        f"({CODEX_EXAMPLE_QPS / qps_peak:.1f}x the {qps_peak:.0f} QPS peak)"
+    )
+    codex_regime = table1.throughput_regime(CODEX_EXAMPLE_QPS)
+    same = "the same regime" if codex_regime is by_throughput else f"({codex_regime.label})"
+    if by_throughput is Regime.SHARDING_OR_CACHE:
+        return refuted(
+            f"10M DAU × 1 KB peaks at {qps_peak:.0f} QPS, past 10k: throughput alone needs "
+            f"sharding or caching, unlike the codex's reading; {codex}"
+        )
+    if by_throughput is Regime.REPLICAS:
+        return nuanced(
+            f"10M DAU × 1 KB peaks at {qps_peak:.0f} QPS with this read mix: between Table 1's "
+            f"rows, not clearly single-instance; {codex}"
+        )
+    storage = (
+        f"its data set (one copy) passes 10 TB after {years_10:.1f} years, so with "
+        f"{retention_y:g} years of retention ({dataset_tb:.1f} TB) storage, not throughput, "
+        f"calls for sharding or a distributed store"
+        if dataset_tb > table1.DISTRIBUTED_STORAGE_BYTES / 1e12
+        else f"its data set stays at {dataset_tb:.1f} TB for {retention_y:g} years of "
+        f"retention and would pass 10 TB only after {years_10:.1f} years, so storage too "
+        f"fits one instance here"
+    )
+    return holds(
+        f"10M DAU × 1 KB lands in the single-instance regime ({qps_peak:.0f} QPS at peak, "
+        f"< 1k; it stays there up to {reads_budget:.1f} reads per user per day); {storage}; "
+        f"{codex}, {same}; 100 TB (distributed storage) takes "
+        f"{years_100:.1f} years even with 3 copies"
+    )
+
+
+def _label_dau(dau: float) -> str:
+    exponent = math.log10(dau)
+    return f"10^{exponent:g}" if exponent == int(exponent) else units.format_count(dau)
+
+
+def _requirements(
+    dau: float, volume: float, writes: float, reads: float, p: Mapping[str, Any]
+) -> Requirements:
+    return Requirements(
+        dau=dau,
+        reads_per_user_per_day=reads,
+        writes_per_user_per_day=writes,
+        write_size=volume / writes,
+        retention=float(p["retention_years"]) * units.SECONDS_PER_YEAR,
+        peak_factor=float(p["peak_factor"]),
+        replication=float(p["replication"]),
+    )
+
+
+@experiment(
+    id="design.regime_map",
+    section="2.2",
+    title="Table 1 regimes by scale, and the 10M DAU × 1 KB example",
+    claim="""Back-of-the-envelope numbers decide the architecture (Table 1). The worked example of
+    the codex, 10 million daily users who each produce 1 KB a day, is about 500 QPS: no sharding is
+    needed for throughput, though storage capacity may still call for it, while a data set
+    of 100 TB needs distributed storage.""",
+    method="""The estimator is run over a grid of daily active users (10^4 to 10^9) and per-user
+    daily write volume, read two ways: one write per user per day whose size is the volume,
+    and writes of 1 KB, as many as the volume needs. Reads are as set by
+    reads_per_user_per_day, none by default since the codex's example names none; the
+    example's regime is also shown as reads are added. Both maps use
+    a 3x peak factor, 3 copies and 5 years of retention. Each cell is classified by Table 1
+    on peak QPS (< 1k single instance; 1k–10k replicas, the rows' gap; > 10k sharding or
+    cache) and on the retained data set of one copy (> 10 TB: distributed storage). The
+    verdict places 10M DAU × 1 KB on the map and compares the arithmetic with the codex's
+    500 QPS.""",
+    judge=judge_regime_map,
+    profiles={
+        "quick": {
+            "dau_exponents": [4.0 + 0.5 * i for i in range(11)],
+            "volumes_bytes": [100, 1000, 10_000, 100_000, 1_000_000, 10_000_000],
+            "writes_per_user_per_day": 1.0,
+            "write_size_bytes": 1000,
+            "reads_per_user_per_day": 0.0,
+            "peak_factor": 3.0,
+            "replication": 3,
+            "retention_years": 5.0,
+        },
+        "full": {
+            "dau_exponents": [4.0 + 0.25 * i for i in range(21)],
+            "volumes_bytes": [
+                100,
+                300,
+                1000,
+                3000,
+                10_000,
+                30_000,
+                100_000,
+                300_000,
+                1_000_000,
+                3_000_000,
+                10_000_000,
+            ],
+            "writes_per_user_per_day": 1.0,
+            "write_size_bytes": 1000,
+            "reads_per_user_per_day": 0.0,
+            "peak_factor": 3.0,
+            "replication": 3,
+            "retention_years": 5.0,
+        },
+    },
+    references=[
+        "Codex 2.2 and Table 1: < 1k QPS single instance with replicas, > 10k QPS sharding or "
+        "caching, > 10 TB sharding or a distributed file system, 100 TB distributed storage.",
+    ],
+)
+def regime_map(ctx: Context) -> Outcome:
+    p = ctx.params
+    dau_values = [10 ** float(e) for e in p["dau_exponents"]]
+    volumes = [float(v) for v in p["volumes_bytes"]]
+    writes = float(p["writes_per_user_per_day"])
+    write_size = float(p["write_size_bytes"])
+    reads = float(p["reads_per_user_per_day"])
+    x_labels = [units.format_bytes(v) for v in volumes]
+    y_labels = [_label_dau(d) for d in dau_values]
+    # Two readings of "more data per user": bigger writes, or more writes of a fixed size.
+    shapes: dict[str, tuple[str, Callable[[float], float]]] = {
+        "size": ("one write per user per day carrying it all" if writes == 1 else
+                 f"{writes:g} writes per user per day sharing it", lambda volume: writes),
+        "count": (f"writes of {units.format_bytes(write_size)}, volume ÷ "
+                  f"{units.format_bytes(write_size)} of them per user per day",
+                  lambda volume: volume / write_size),
+    }  # fmt: skip
+    grids: dict[str, list[list[Regime]]] = {}
+    with ctx.progress.task("regime map", len(shapes) * len(dau_values)) as task:
+        for shape, (_, writes_for) in shapes.items():
+            grid = []
+            for dau in dau_values:
+                row = []
+                for volume in volumes:
+                    req = _requirements(dau, volume, writes_for(volume), reads, p)
+                    row.append(table1.regime_of(estimate(req)))
+                grid.append(row)
+                task.advance()
+            grids[shape] = grid
+    figures, tables = [], []
+    for shape, (description, _) in shapes.items():
+        grid = grids[shape]
+        figures.append(
+            Figure(
+                f"Table 1 regime by DAU and data written per user per day ({shape})",
+                x_label=f"data written per user per day: {description}",
+                y_label="daily active users",
+                heatmap=Heatmap(
+                    x_labels=x_labels,
+                    y_labels=y_labels,
+                    values=[[float(r) for r in row] for row in grid],
+                    cell_labels=[
+                        [
+                            r.short + ("*" if (d, v) == EXAMPLE else "")
+                            for v, r in zip(volumes, row, strict=True)
+                        ]
+                        for d, row in zip(dau_values, grid, strict=True)
+                    ],
+                    colorbar_label="0 single, 1 replicas, 2 shard, 3 dist., 4 both",
+                ),
+                caption=f"* the codex's example (10M DAU × 1 KB). {p['retention_years']:g} years "
+                f"retained (one copy compared with 10 TB), peak {p['peak_factor']:g}x average, "
+                f"{reads:g} reads per user per day. single: one instance with replicas; shard: "
+                "sharding or caching; dist.: sharding or distributed storage.",
+            )
+        )
+        tables.append(
+            Table(
+                f"Regime per cell, {description}",
+                [Column("DAU"), *(Column(label) for label in x_labels)],
+                rows=[
+                    [label, *(r.label for r in row)]
+                    for label, row in zip(y_labels, grid, strict=True)
+                ],
+            )
+        )
+    example = estimate(_requirements(*EXAMPLE, 1.0, reads, p))
+    values, example_tables, growth = _example(example, p, reads)
+    for shape, grid in grids.items():
+        for r in Regime:
+            values[f"cells_{shape}_{r.name.lower()}"] = sum(row.count(r) for row in grid)
+    summary = (
+        f"10M DAU × 1 KB: {values['example_qps_peak']:.0f} QPS at peak "
+        f"({Regime(int(number(values, 'example_throughput_regime'))).label} for throughput), "
+        f"{values['example_dataset_tb']:.1f} TB retained → {values['example_regime_label']}"
+    )
+    return Outcome(
+        values,
+        summary=summary,
+        tables=[*example_tables, *tables],
+        figures=[figures[0], growth, figures[1]],
+    )
+
+
+def _example(
+    est: Estimate, p: Mapping[str, Any], reads: float
+) -> tuple[dict[str, Value], list[Table], Figure]:
+    """The codex's example: its numbers, its read-mix sensitivity, its growth over time."""
+    req = est.requirements
+    one_copy_per_year = est.ingest_bytes_per_day * units.DAYS_PER_YEAR
+    years_to = {
+        "10tb": table1.DISTRIBUTED_STORAGE_BYTES / one_copy_per_year,
+        "100tb": table1.DISTRIBUTED_ONLY_BYTES / one_copy_per_year,
+        "100tb_replicated": table1.DISTRIBUTED_ONLY_BYTES / (one_copy_per_year * req.replication),
+    }
+    single_qps = table1.SINGLE_INSTANCE_QPS
+    reads_budget = single_qps / req.peak_factor * units.SECONDS_PER_DAY / req.dau
+    reads_budget -= req.writes_per_user_per_day
+    by_throughput = table1.throughput_regime(est.qps_peak)
+    combined = table1.regime_of(est)
+    values: dict[str, Value] = {
+        "example_qps_avg": round(est.qps_avg, 3),
+        "example_qps_peak": round(est.qps_peak, 3),
+        "example_throughput_regime": int(by_throughput),
+        "example_regime": int(combined),
+        "example_regime_label": combined.label,
+        "example_dataset_tb": round(est.dataset_bytes / 1e12, 4),
+        "example_stored_tb_all_copies": round(est.storage_bytes_total / 1e12, 4),
+        "example_years_to_10tb": round(years_to["10tb"], 3),
+        "example_years_to_100tb": round(years_to["100tb"], 3),
+        "example_years_to_100tb_replicated": round(years_to["100tb_replicated"], 3),
+        "example_reads_budget_per_user": round(reads_budget, 3),
+        "retention_years": float(p["retention_years"]),
+        "codex_qps_over_average": round(CODEX_EXAMPLE_QPS / est.qps_avg, 3),
+    }
+    numbers = Table(
+        "The codex's example: 10M DAU × 1 KB per user per day",
+        [Column("quantity"), Column("arithmetic"), Column("codex 2.2")],
+        rows=[
+            ["requests/s, average", f"{est.qps_avg:.0f}", f"{CODEX_EXAMPLE_QPS} QPS"],
+            [f"requests/s, peak ({req.peak_factor:g}x)", f"{est.qps_peak:.0f}", "–"],
+            ["throughput regime", by_throughput.label, "sharding unnecessary for throughput"],
+            ["new data per day", units.format_bytes(est.ingest_bytes_per_day), "1 KB × 10M"],
+            [f"retained over {req.retention_days / 365:g} y, one copy",
+             units.format_bytes(est.dataset_bytes), "may need sharding for storage"],
+            [f"years until 10 TB (one copy; {req.replication:g} copies)",
+             f"{years_to['10tb']:.1f}; {years_to['10tb'] / req.replication:.1f}", "–"],
+            [f"years until 100 TB (one copy; {req.replication:g} copies)",
+             f"{years_to['100tb']:.1f}; {years_to['100tb_replicated']:.1f}",
+             "100 TB needs distributed storage"],
+        ],
+        note=f"The codex's {CODEX_EXAMPLE_QPS} QPS is {CODEX_EXAMPLE_QPS / est.qps_avg:.1f}x the "
+        f"arithmetic's average: it fits {CODEX_EXAMPLE_QPS * units.SECONDS_PER_DAY / req.dau:.1f}"
+        f" requests per user per day, or a {CODEX_EXAMPLE_QPS / est.qps_avg:.1f}x peak; either "
+        "way it is under 1k QPS.",
+    )  # fmt: skip
+    mix = Table(
+        "The example's regime as reads are added (writes fixed at one 1 KB write per user)",
+        [Column("reads per user per day"), Column("peak QPS"), Column("regime")],
+    )
+    for r in sorted({*READ_MIXES, reads}):
+        mixed = estimate(
+            Requirements(
+                dau=req.dau,
+                reads_per_user_per_day=r,
+                writes_per_user_per_day=req.writes_per_user_per_day,
+                write_size=req.write_size,
+                retention=req.retention,
+                peak_factor=req.peak_factor,
+                replication=req.replication,
+            )
+        )
+        mix.add(r, round(mixed.qps_peak, 1), table1.regime_of(mixed).label)
+    years = [float(y) for y in range(31)]
+    growth = Figure(
+        "The example's data set over time: 10M DAU × 1 KB per day",
+        x_label="years of retention",
+        y_label="TB stored",
+        series=[
+            Series("one copy", years, [one_copy_per_year * y / 1e12 for y in years]),
+            Series(
+                f"{req.replication:g} copies",
+                years,
+                [one_copy_per_year * req.replication * y / 1e12 for y in years],
+            ),
+        ],
+        ref_lines=[RefLine(10, "10 TB (Table 1)"), RefLine(100, "100 TB (codex 2.2)")],
+    )
+    return values, [numbers, mix], growth
