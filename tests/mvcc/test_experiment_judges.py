@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from archlab.storage.mvcc.experiments import judge_bloat, judge_freezing
+import pytest
+
+from archlab.storage.mvcc.experiments import judge_bloat, judge_freezing, judge_isolation
 
 BLOAT: dict[str, Any] = {
     "dead_peak_ratio": 30.0,
@@ -72,3 +74,43 @@ def test_freezing_is_nuanced_when_the_trade_off_or_recovery_is_missing() -> None
     assert judge_freezing({**FREEZING, "aggressive_count_large": 30}).verdict == "nuanced"
     assert judge_freezing({**FREEZING, "committed_after_release": 0}).verdict == "nuanced"
     assert judge_freezing({**FREEZING, "rows_missing_unprotected": 0}).verdict == "nuanced"
+
+
+ISOLATION: dict[str, Any] = {
+    "histories_per_level": 32,
+    "histories_breaking_promise": 0,
+    "ser_histories_with_anomalies": 0,
+    "rr_histories_with_g_single_or_dirty": 0,
+    "rc_histories_dirty": 0,
+    "rr_write_skew_histories": 7,
+    "rc_g_single_histories": 18,
+    "rc_lost_updates": 31,
+    "snapshot_lost_updates": 0,
+}
+
+
+def test_isolation_holds_when_each_level_shows_exactly_what_it_allows() -> None:
+    judgement = judge_isolation(ISOLATION)
+    assert judgement.verdict == "holds"
+    assert "write skew (G2) in 7" in judgement.reason and "31 lost" in judgement.reason
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "histories_breaking_promise",
+        "ser_histories_with_anomalies",
+        "rr_histories_with_g_single_or_dirty",
+        "rc_histories_dirty",
+        "snapshot_lost_updates",
+    ],
+)
+def test_isolation_is_refuted_when_a_level_breaks_its_promise(broken: str) -> None:
+    assert judge_isolation({**ISOLATION, broken: 1}).verdict == "refuted"
+
+
+@pytest.mark.parametrize(
+    "unseen", ["rr_write_skew_histories", "rc_g_single_histories", "rc_lost_updates"]
+)
+def test_isolation_is_nuanced_when_an_allowed_anomaly_never_showed(unseen: str) -> None:
+    assert judge_isolation({**ISOLATION, unseen: 0}).verdict == "nuanced"
