@@ -278,14 +278,14 @@ def judge_freezing(v: Mapping[str, Value]) -> Judgement:
     id="storage.mvcc.freezing",
     section="4.3",
     title="Freezing, anti-wraparound vacuum and XID exhaustion",
-    claim="""PostgreSQL's 32-bit transaction ids wrap around, so vacuum must freeze old tuples
-    before the counter moves 2^31 past them. Autovacuum forces an anti-wraparound vacuum once a
-    table's oldest unfrozen XID is older than autovacuum_freeze_max_age, which keeps XID age
-    bounded; raising that setting makes these vacuums rarer but each reads and rewrites more of
-    the table. A long-running transaction blocks freezing: the distance to wraparound shrinks,
-    warnings start 40 million XIDs before it and the database refuses new XIDs 3 million before
-    it, until the transaction ends and vacuum freezes. Without that refusal, committed rows
-    would disappear.""",
+    claim="""In PostgreSQL, 32-bit transaction ids wrap around, so vacuum must freeze old
+    tuples before the counter moves 2^31 past them. Autovacuum forces an anti-wraparound
+    vacuum once the oldest unfrozen XID of a table is older than autovacuum_freeze_max_age,
+    which keeps XID age bounded; raising that setting makes these vacuums rarer but each reads
+    and rewrites more of the table. A long-running transaction blocks freezing: the distance to
+    wraparound shrinks, warnings start 40 million XIDs before it and the database refuses new
+    XIDs 3 million before it, until the transaction ends and vacuum freezes. Without that
+    refusal, committed rows would disappear.""",
     method="""A pgbench-like workload (each transaction updates a random row of a hot
     `accounts` table and appends a row to an append-only `history` table) on archlab's engine
     in a scaled-down XID space: `xid_bits` bits, every XID setting divided by 2^(32 -
@@ -574,7 +574,7 @@ def judge_isolation(v: Mapping[str, Value]) -> Judgement:
     id="storage.mvcc.isolation",
     section="4.3",
     title="The isolation table, measured",
-    claim="""PostgreSQL's isolation levels differ in which anomalies they let through. Read
+    claim="""The isolation levels of PostgreSQL differ in which anomalies they let through. Read
     committed takes a new snapshot per statement: no dirty reads, but non-repeatable reads, read
     skew and lost updates. Repeatable read is snapshot isolation: each transaction reads one
     snapshot and the first updater wins, so lost updates are gone, but write skew (G2) remains.
