@@ -31,6 +31,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+#: Slack for floating-point rounding in the interval arithmetic (a nanosecond; Spanner counts
+#: microseconds in integers and needs none).
+ROUNDING = 1e-9
+
 
 @dataclass(frozen=True, slots=True)
 class TTInterval:
@@ -110,7 +114,7 @@ class TrueTime:
         if received < sent or master_epsilon < 0:
             return False
         rtt = (received - sent) / (1 - self.drift_bound)
-        epsilon0 = master_epsilon + rtt / 2
+        epsilon0 = master_epsilon + rtt / 2 + ROUNDING
         if self.synced and self.epsilon(received) <= epsilon0:
             return False
         self._sync_local = received
