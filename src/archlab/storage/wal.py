@@ -81,5 +81,13 @@ class WriteAheadLog:
             self.syncs += 1
             self.synced = max(self.synced, target)
 
+    def reset(self) -> None:
+        """Empty the log durably (after a checkpoint made its records redundant)."""
+        with self._sync_lock, self._lock:
+            self.handle.truncate(0)
+            self.handle.sync()
+            self.end = self.synced = 0
+
     def close(self) -> None:
-        self.handle.close()
+        with self._sync_lock, self._lock:
+            self.handle.close()
