@@ -237,7 +237,7 @@ class LSMStore:
         self.next_file = max([self.next_file, *(n + 1 for n in logs)])
         recovered = Memtable(0)
         for log_no in sorted(logs):
-            self._replay(log_no, recovered, state.last_seq)
+            self._replay(log_no, recovered)
         self.imm: list[Memtable] = []
         self.mem = self._new_memtable()
         if len(recovered):
@@ -248,7 +248,8 @@ class LSMStore:
             self._write_edit([], [], self.mem.log_no)
         self._delete_unreferenced()
 
-    def _replay(self, log_no: int, into: Memtable, after_seq: int) -> None:
+    def _replay(self, log_no: int, into: Memtable) -> None:
+        """Every record of a log not yet flushed (the manifest's ``log_no`` says which)."""
         path = self._file(log_no, "log")
         handle = self.fs.open(path, create=False)
         log = read_records(handle.read_at(0, handle.size()), path)
@@ -262,9 +263,8 @@ class LSMStore:
             if kind not in (_PUT, _DELETE) or len(key) != klen:
                 raise CorruptionError(path, offset, f"log record of unknown kind {kind}")
             self.seq = max(self.seq, seq)
-            if seq > after_seq:
-                value = payload[_WAL_HEAD.size + klen :] if kind == _PUT else None
-                into.put(key, value, seq)
+            value = payload[_WAL_HEAD.size + klen :] if kind == _PUT else None
+            into.put(key, value, seq)
 
     def _open_table(self, info: TableInfo) -> Table:
         path = self._file(info.file_no, "sst")
@@ -419,6 +419,7 @@ class LSMStore:
             self.next_file += 1
         keys, values = mem.sorted_items()
         table = self._write_table(file_no, 0, keys, values, mem.min_seq, mem.max_seq)
+        self.fs.sync_dir(self.path)
         with self._lock:
             self.counters.flushes += 1
             self.counters.flush_bytes += table.size
