@@ -119,3 +119,45 @@ def run_once(
     upper = min(len(ops), acked + 1)
     prefix = next((i for i in range(upper, synced - 1, -1) if states[i] == actual), None)
     return CrashRun(crashed, acked, synced, prefix, used)
+
+
+def run_twice(
+    engine: str, ops: list[Op], first: int, second: int, compaction: str = "leveled"
+) -> bool:
+    """Crash during the first half, reopen, run the second half, crash again, check.
+
+    Returns whether the final state is a legal prefix of (recovered state + second half).
+    """
+    half = len(ops) // 2
+    fs = FaultFileSystem(first * 7919 + second)
+    one = run_once(engine, ops[:half], first, True, compaction=compaction, fs=fs)
+    if one.recovered_prefix is None:
+        return False
+    base = states_of(ops[:half])[one.recovered_prefix]
+    rest = [("put", k, v) for k, v in sorted(base.items())] + ops[half:]
+    # The store already holds ``base``: replaying it as puts changes nothing, so prefixes of
+    # ``rest`` that include all of it describe the legal states after the second crash.
+    options = small_options(engine, compaction)
+    store = open_store(engine, "/db", sync="always", fs=fs, **options)  # type: ignore[arg-type]
+    states = states_of(rest)[len(base) :]
+    fs.arm(second)
+    acked = 0
+    try:
+        for kind, key, value in ops[half:]:
+            if kind == "put":
+                store.put(key, value)
+            elif kind == "delete":
+                store.delete(key)
+            else:
+                store.sync()
+            acked += 1
+        store.close()
+    except SimulatedCrash:
+        pass
+    fs.crash(torn=True)
+    reopened = open_store(engine, "/db", sync="always", fs=fs, **options)  # type: ignore[arg-type]
+    actual = dict(reopened.scan())
+    if engine == "btree":
+        reopened.check()  # type: ignore[attr-defined]
+    reopened.close()
+    return any(states[i] == actual for i in range(acked, min(acked + 1, len(states) - 1) + 1))

@@ -20,7 +20,7 @@ import pytest
 from archlab.errors import ArchlabError
 from archlab.storage import faultfs, open_store, wal
 from archlab.storage.btree import tree
-from tests.storage.crashsim import run_once, workload
+from tests.storage.crashsim import run_once, run_twice, workload
 
 
 def sweep(
@@ -164,3 +164,13 @@ def test_sigkill_mid_load_loses_no_acknowledged_write(engine: str, tmp_path: Pat
             assert store.get(b"key-%08d" % i) == expected, f"key {i} of {acked} acknowledged"
         keys = [k for k, _ in store.scan()]
         assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize(
+    ("engine", "compaction"), [("lsm", "leveled"), ("lsm", "tiered"), ("btree", "leveled")]
+)
+def test_two_crashes_in_a_row_keep_acknowledged_writes(engine: str, compaction: str) -> None:
+    ops = workload(11, 120)
+    points = [(a, b) for a in range(0, 200, 9) for b in range(0, 200, 23)]
+    bad = [p for p in points if not run_twice(engine, ops, *p, compaction=compaction)]
+    assert not bad, f"crash pairs {bad[:5]} left an illegal state"

@@ -241,7 +241,9 @@ class LSMStore:
         self.imm: list[Memtable] = []
         self.mem = self._new_memtable()
         if len(recovered):
-            recovered.log_no = self.mem.log_no  # its data is only in older logs: flush it now
+            # its data is only in the old logs: flush it now (the flush deletes the newest
+            # of them, _delete_unreferenced the rest once the manifest no longer needs them)
+            recovered.log_no = max(logs)
             self.imm.append(recovered)
             self._flush_oldest()
         else:
