@@ -98,4 +98,4 @@ def check_value(value: object, max_value: int = MAX_VALUE) -> bytes:
 def check_sync(sync: str) -> SyncPolicy:
     if sync not in SYNC_POLICIES:
         raise ConfigError(f"sync={sync!r}: expected one of {', '.join(SYNC_POLICIES)}")
-    return sync  # type: ignore[return-value]
+    return sync

@@ -151,6 +151,13 @@ class OsFile:
                 os.close(self._fd)
                 self._fd = -1
 
+    def __del__(self) -> None:
+        # An obsolete SSTable is unlinked at once but its handle lives on while a scan or a
+        # get still holds the old version; the last reference closes it.
+        if getattr(self, "_fd", -1) >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
 
 class OsFileSystem:
     """Real files under real directories."""
@@ -295,11 +302,12 @@ class FaultFileSystem:
             if torn and inode.pending:
                 keep = self._rng.randrange(len(inode.pending) + 1)
                 for i, (op, offset, data) in enumerate(inode.pending[: keep + 1]):
+                    written = data
                     if i == keep:  # the write the power cut interrupted: part of its bytes
                         if op != "w" or not data:
                             break
-                        data = data[: self._rng.randrange(len(data) + 1)]
-                    _apply(kept, op, offset, data)
+                        written = data[: self._rng.randrange(len(data) + 1)]
+                    _apply(kept, op, offset, written)
             survivors[name] = Inode(durable=bytearray(kept), data=bytearray(kept))
         self.names = dict(survivors)
         self.durable_names = dict(survivors)

@@ -83,4 +83,4 @@ def _valid_at(data: bytes, pos: int) -> bool:
     if end > len(data):
         return False
     payload = data[pos + HEADER_SIZE : end]
-    return crc32(payload, crc32(_LEN_CRC.pack(length))) == crc
+    return bool(crc32(payload, crc32(_LEN_CRC.pack(length))) == crc)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from zlib import crc32
 
 HEADER = struct.Struct("<IBHI")
@@ -117,8 +117,8 @@ def decode(page_no: int, data: bytes) -> Node:
         vo = list(accumulate(vlens, initial=ko[-1]))
         if vo[-1] > len(data):
             raise ValueError("leaf entries run past the page")
-        keys = [data[a:b] for a, b in zip(ko, ko[1:], strict=False)]
-        values = [data[a:b] for a, b in zip(vo, vo[1:], strict=False)]
+        keys = [data[a:b] for a, b in pairwise(ko)]
+        values = [data[a:b] for a, b in pairwise(vo)]
         return Node(page_no, True, keys, values, [], link)
     if kind == INTERNAL:
         children = list(struct.unpack_from(f"<{n + 1}I", data, pos))
@@ -127,7 +127,7 @@ def decode(page_no: int, data: bytes) -> Node:
         ko = list(accumulate(klens, initial=pos + 2 * n))
         if ko[-1] > len(data):
             raise ValueError("internal keys run past the page")
-        keys = [data[a:b] for a, b in zip(ko, ko[1:], strict=False)]
+        keys = [data[a:b] for a, b in pairwise(ko)]
         return Node(page_no, False, keys, [], children, link)
     raise ValueError(f"unknown page kind {kind}")
 

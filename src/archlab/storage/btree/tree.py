@@ -30,6 +30,7 @@ to a tree holding every acknowledged write and passing :meth:`BTreeStore.check`.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import threading
 from bisect import bisect_left, bisect_right
@@ -199,7 +200,7 @@ class BTreeStore:
                 break
         if end is None:
             return 0
-        _, number, count = _CKPT.unpack_from(payloads[end], 0)
+        _, _number, count = _CKPT.unpack_from(payloads[end], 0)
         begin = end - count - 1
         if begin < 0 or payloads[begin][0] != _BEGIN:
             raise CorruptionError(self.wal_path, offsets[end], "checkpoint END without BEGIN")
@@ -472,7 +473,7 @@ class BTreeStore:
         with self._lock:
             leaves: list[Node] = []
             self._check_node(self.root, None, None, 1, leaves)
-            for a, b in zip(leaves, leaves[1:], strict=False):
+            for a, b in itertools.pairwise(leaves):
                 if a.link != b.page_no:
                     raise AssertionError(f"leaf {a.page_no} links to {a.link}, not {b.page_no}")
             if leaves and leaves[-1].link != 0:

@@ -36,7 +36,7 @@ class MemSnapshot:
     def __init__(self, table: Memtable, keys: list[bytes]) -> None:
         self.table = table
         self.keys = keys
-        self.saved: dict[bytes, bytes | None | _Absent] = {}
+        self.saved: dict[bytes, bytes | _Absent | None] = {}
 
     def items(self, start: bytes | None, end: bytes | None) -> Iterator[tuple[bytes, bytes | None]]:
         keys = self.keys

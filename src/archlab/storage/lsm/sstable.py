@@ -31,7 +31,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from zlib import crc32
 
 from archlab.errors import CorruptionError
@@ -77,7 +77,7 @@ def decode_data_block(buf: bytes) -> Block:
     vlens = struct.unpack_from(f"<{n}I", buf, 4 + 2 * n)
     start = 4 + 6 * n
     ko = list(accumulate(klens, initial=start))
-    keys = [buf[a:b] for a, b in zip(ko, ko[1:], strict=False)]
+    keys = [buf[a:b] for a, b in pairwise(ko)]
     if TOMBSTONE_LEN in vlens:
         vo = list(accumulate((0 if v == TOMBSTONE_LEN else v for v in vlens), initial=ko[-1]))
         values: list[bytes | None] = [
@@ -86,7 +86,7 @@ def decode_data_block(buf: bytes) -> Block:
         ]
     else:
         vo = list(accumulate(vlens, initial=ko[-1]))
-        values = [buf[a:b] for a, b in zip(vo, vo[1:], strict=False)]
+        values = [buf[a:b] for a, b in pairwise(vo)]
     if vo[-1] != len(buf):
         raise ValueError(f"data block of {len(buf)} bytes describes {vo[-1]}")
     return keys, values
@@ -304,7 +304,7 @@ class TableReader:
                 raise ValueError("index block size mismatch")
         except (struct.error, ValueError) as exc:
             raise CorruptionError(self.path, offset, f"index block malformed: {exc}") from None
-        self.index_keys = [buf[a:b] for a, b in zip(ko, ko[1:], strict=False)]
+        self.index_keys = [buf[a:b] for a, b in pairwise(ko)]
         self.block_offsets = list(flat[0::2])
         self.block_sizes = list(flat[1::2])
 
@@ -322,7 +322,7 @@ class TableReader:
         self.cache.put(cache_key, block, len(payload) + 64 * len(block[0]))
         return block
 
-    def get(self, key: bytes) -> bytes | None | Missing:
+    def get(self, key: bytes) -> bytes | Missing | None:
         """The value (``None`` for a tombstone) or :data:`MISSING`."""
         i = bisect_left(self.index_keys, key)
         if i == len(self.index_keys):

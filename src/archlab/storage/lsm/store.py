@@ -62,7 +62,7 @@ from archlab.storage.api import (
 )
 from archlab.storage.faultfs import FileSystem, OsFileSystem, join
 from archlab.storage.lsm.compaction import CompactionStyle, Job, Leveled, Policy, Tiered, merge_runs
-from archlab.storage.lsm.memtable import Memtable, MemSnapshot
+from archlab.storage.lsm.memtable import MemSnapshot, Memtable
 from archlab.storage.lsm.sstable import MISSING, BlockCache, TableReader, TableWriter
 from archlab.storage.lsm.version import (
     ManifestState,
@@ -104,6 +104,7 @@ class LSMOptions:
     background: bool = True
     group_bytes: int = 1 << 20
     group_ms: float = 10.0
+    manifest_bytes: int = 1 << 20  # rewrite the manifest as one snapshot past this size
 
     def __post_init__(self) -> None:
         if self.compaction not in ("leveled", "tiered"):
@@ -514,7 +515,7 @@ class LSMStore:
 
     def _maybe_rewrite_manifest(self) -> None:
         """Replace a long manifest by one snapshot edit, switched atomically (lock held)."""
-        if self._manifest.size() < 1 << 20:
+        if self._manifest.size() < self.options.manifest_bytes:
             return
         tmp = join(self.path, MANIFEST + ".tmp")
         handle = self.fs.open(tmp)
