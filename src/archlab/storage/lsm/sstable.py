@@ -4,8 +4,10 @@ Byte format (all integers little-endian)::
 
     file         := data_block* filter_block meta_block index_block footer
     block        := payload | crc32(payload) u32
-    data block   := n u32 | key_len u16 × n | value_len u32 × n | keys | values
-                    (value_len 0xFFFFFFFF marks a tombstone: the key was deleted)
+    data block   := n u32 | key_end u32 × n | value_end u32 × n | keys | values
+                    (key_end[i] / value_end[i]: where entry i's key / value ends inside
+                    the keys / values area; bit 31 of value_end marks a tombstone, the key
+                    was deleted, its value is empty)
     filter block := Bloom filter (see :mod:`archlab.storage.bloom`), or empty
     meta block   := entries u64 | tombstones u64 | min_seq u64 | max_seq u64
                     | min_key_len u16 | min_key | max_key_len u16 | max_key
@@ -19,8 +21,11 @@ Keys inside a table are unique and sorted; a table holds at most one version of 
 covers the sequence numbers ``[min_seq, max_seq]``, which orders tables that overlap. Every block
 is checksummed and checked when it is read, so a flipped bit raises
 :class:`~archlab.errors.CorruptionError` with the file and offset instead of returning wrong
-data. Reads binary-search the index (``bisect`` over the decoded last keys), then the data
-block; decoded blocks are kept in a shared :class:`BlockCache`.
+data. A point read binary-searches the index (``bisect`` over the decoded last keys), then the
+data block *in place*: the end-offset arrays let it compare keys sliced straight from the
+block's bytes, so a lookup never decodes the ~40 entries of a block into Python objects (the
+cost that dominated a profile of readrandom). Checked block bytes are kept in a shared
+:class:`BlockCache`; scans and compactions decode whole blocks.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+import itertools
 from itertools import accumulate, pairwise
 from zlib import crc32
 
@@ -39,7 +45,8 @@ from archlab.storage.bloom import BloomFilter
 from archlab.storage.faultfs import FileHandle
 
 MAGIC = 0x5354_4C41_4843_5241
-TOMBSTONE_LEN = 0xFFFFFFFF
+TOMBSTONE_BIT = 0x80000000
+_LEN_MASK = 0x7FFFFFFF
 _FOOTER = struct.Struct("<QIQIQIIQ")
 FOOTER_SIZE = _FOOTER.size
 _U32 = struct.Struct("<I")
@@ -59,12 +66,18 @@ MISSING = Missing()
 
 def encode_data_block(keys: Sequence[bytes], values: Sequence[bytes | None]) -> bytes:
     n = len(keys)
-    vlens = [TOMBSTONE_LEN if v is None else len(v) for v in values]
+    key_ends = accumulate(map(len, keys))
+    value_ends = [
+        end | TOMBSTONE_BIT if v is None else end
+        for v, end in zip(
+            values, accumulate(0 if v is None else len(v) for v in values), strict=True
+        )
+    ]
     return b"".join(
         (
             _U32.pack(n),
-            struct.pack(f"<{n}H", *map(len, keys)),
-            struct.pack(f"<{n}I", *vlens),
+            struct.pack(f"<{n}I", *key_ends),
+            struct.pack(f"<{n}I", *value_ends),
             b"".join(keys),
             b"".join(v for v in values if v is not None),
         )
@@ -73,23 +86,50 @@ def encode_data_block(keys: Sequence[bytes], values: Sequence[bytes | None]) -> 
 
 def decode_data_block(buf: bytes) -> Block:
     n = _U32.unpack_from(buf, 0)[0]
-    klens = struct.unpack_from(f"<{n}H", buf, 4)
-    vlens = struct.unpack_from(f"<{n}I", buf, 4 + 2 * n)
-    start = 4 + 6 * n
-    ko = list(accumulate(klens, initial=start))
-    keys = [buf[a:b] for a, b in pairwise(ko)]
-    if TOMBSTONE_LEN in vlens:
-        vo = list(accumulate((0 if v == TOMBSTONE_LEN else v for v in vlens), initial=ko[-1]))
+    key_ends = struct.unpack_from(f"<{n}I", buf, 4)
+    value_ends = struct.unpack_from(f"<{n}I", buf, 4 + 4 * n)
+    base = 4 + 8 * n
+    ko = [base, *(base + e for e in key_ends)]
+    keys = [buf[a:b] for a, b in itertools.pairwise(ko)]
+    vbase = ko[-1]
+    if any(e & TOMBSTONE_BIT for e in value_ends):
+        vo = [vbase, *(vbase + (e & _LEN_MASK) for e in value_ends)]
         values: list[bytes | None] = [
-            None if vl == TOMBSTONE_LEN else buf[a:b]
-            for vl, a, b in zip(vlens, vo, vo[1:], strict=False)
+            None if e & TOMBSTONE_BIT else buf[a:b]
+            for e, a, b in zip(value_ends, vo, vo[1:], strict=False)
         ]
     else:
-        vo = list(accumulate(vlens, initial=ko[-1]))
-        values = [buf[a:b] for a, b in pairwise(vo)]
-    if vo[-1] != len(buf):
+        vo = [vbase, *(vbase + e for e in value_ends)]
+        values = [buf[a:b] for a, b in itertools.pairwise(vo)]
+    if vo[-1] != len(buf) or any(b < a for a, b in itertools.pairwise(vo)):
         raise ValueError(f"data block of {len(buf)} bytes describes {vo[-1]}")
     return keys, values
+
+
+def find_in_block(buf: bytes, key: bytes) -> bytes | None | Missing:
+    """Binary search of one data block's bytes, without decoding it."""
+    n = _U32.unpack_from(buf, 0)[0]
+    key_ends = struct.unpack_from(f"<{n}I", buf, 4)
+    base = 4 + 8 * n
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        start = base + key_ends[mid - 1] if mid else base
+        if buf[start : base + key_ends[mid]] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo == n:
+        return MISSING
+    start = base + key_ends[lo - 1] if lo else base
+    if buf[start : base + key_ends[lo]] != key:
+        return MISSING
+    vbase = base + key_ends[n - 1]
+    end = _U32.unpack_from(buf, 4 + 4 * n + 4 * lo)[0]
+    if end & TOMBSTONE_BIT:
+        return None
+    begin = _U32.unpack_from(buf, 4 + 4 * n + 4 * lo - 4)[0] & _LEN_MASK if lo else 0
+    return buf[vbase + begin : vbase + end]
 
 
 class BlockCache:
@@ -98,35 +138,35 @@ class BlockCache:
     def __init__(self, capacity_bytes: int) -> None:
         self.capacity = capacity_bytes
         self.size = 0
-        self._blocks: OrderedDict[tuple[int, int], tuple[Block, int]] = OrderedDict()
+        self._blocks: OrderedDict[tuple[int, int], bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[int, int]) -> Block | None:
+    def get(self, key: tuple[int, int]) -> bytes | None:
         entry = self._blocks.get(key)
         if entry is None:
             self.misses += 1
             return None
         self.hits += 1
-        return entry[0]
+        return entry
 
-    def put(self, key: tuple[int, int], block: Block, size: int) -> None:
+    def put(self, key: tuple[int, int], block: bytes) -> None:
         if self.capacity <= 0:
             return
         with self._lock:
             if key in self._blocks:
                 return
-            self._blocks[key] = (block, size)
-            self.size += size
+            self._blocks[key] = block
+            self.size += len(block)
             while self.size > self.capacity and self._blocks:
-                _, (_, evicted) = self._blocks.popitem(last=False)
-                self.size -= evicted
+                _, evicted = self._blocks.popitem(last=False)
+                self.size -= len(evicted)
 
     def drop_file(self, file_no: int) -> None:
         with self._lock:
             for key in [k for k in self._blocks if k[0] == file_no]:
-                self.size -= self._blocks.pop(key)[1]
+                self.size -= len(self._blocks.pop(key))
 
 
 @dataclass
@@ -308,30 +348,35 @@ class TableReader:
         self.block_offsets = list(flat[0::2])
         self.block_sizes = list(flat[1::2])
 
-    def block(self, i: int) -> Block:
+    def raw_block(self, i: int) -> bytes:
+        """Data block ``i``'s checked bytes, from the cache or the file."""
         offset = self.block_offsets[i]
         cache_key = (self.file_no, offset)
         cached = self.cache.get(cache_key)
         if cached is not None:
             return cached
         payload = self._read_block(offset, self.block_sizes[i])
-        try:
-            block = decode_data_block(payload)
-        except (struct.error, ValueError) as exc:
-            raise CorruptionError(self.path, offset, f"data block malformed: {exc}") from None
-        self.cache.put(cache_key, block, len(payload) + 64 * len(block[0]))
-        return block
+        self.cache.put(cache_key, payload)
+        return payload
 
-    def get(self, key: bytes) -> bytes | Missing | None:
+    def block(self, i: int) -> Block:
+        payload = self.raw_block(i)
+        try:
+            return decode_data_block(payload)
+        except (struct.error, ValueError) as exc:
+            offset = self.block_offsets[i]
+            raise CorruptionError(self.path, offset, f"data block malformed: {exc}") from None
+
+    def get(self, key: bytes) -> bytes | None | Missing:
         """The value (``None`` for a tombstone) or :data:`MISSING`."""
         i = bisect_left(self.index_keys, key)
         if i == len(self.index_keys):
             return MISSING
-        keys, values = self.block(i)
-        j = bisect_left(keys, key)
-        if j < len(keys) and keys[j] == key:
-            return values[j]
-        return MISSING
+        try:
+            return find_in_block(self.raw_block(i), key)
+        except (struct.error, IndexError) as exc:
+            offset = self.block_offsets[i]
+            raise CorruptionError(self.path, offset, f"data block malformed: {exc}") from None
 
     def iterate(self, start: bytes | None = None) -> Iterator[tuple[bytes, bytes | None]]:
         """Entries with key ≥ ``start``, in order, tombstones included."""
