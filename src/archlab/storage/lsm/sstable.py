@@ -30,13 +30,13 @@ cost that dominated a profile of readrandom). Checked block bytes are kept in a 
 
 from __future__ import annotations
 
+import itertools
 import struct
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-import itertools
 from itertools import accumulate, pairwise
 from zlib import crc32
 
@@ -106,7 +106,7 @@ def decode_data_block(buf: bytes) -> Block:
     return keys, values
 
 
-def find_in_block(buf: bytes, key: bytes) -> bytes | None | Missing:
+def find_in_block(buf: bytes, key: bytes) -> bytes | Missing | None:
     """Binary search of one data block's bytes, without decoding it."""
     n = _U32.unpack_from(buf, 0)[0]
     key_ends = struct.unpack_from(f"<{n}I", buf, 4)
@@ -367,7 +367,7 @@ class TableReader:
             offset = self.block_offsets[i]
             raise CorruptionError(self.path, offset, f"data block malformed: {exc}") from None
 
-    def get(self, key: bytes) -> bytes | None | Missing:
+    def get(self, key: bytes) -> bytes | Missing | None:
         """The value (``None`` for a tombstone) or :data:`MISSING`."""
         i = bisect_left(self.index_keys, key)
         if i == len(self.index_keys):
