@@ -639,8 +639,9 @@ def judge_compaction(v: Mapping[str, Value]) -> Judgement:
     compactions over user bytes (the log adds 1); read amplification is the sorted runs a
     lookup may probe, averaged over the run (and tables probed per lookup with filters);
     space amplification is live table bytes over the bytes of the newest versions, sampled
-    during the run (peak). Every byte is counted by the engine itself, so the stores run on archlab's in-memory disk model
-    (the fault-injecting file layer without faults) rather than paying an fsync per table.""",
+    during the run (peak). Every byte is counted by the engine itself, so the stores run on
+    archlab's in-memory disk model (the fault-injecting file layer without faults) rather than
+    paying an fsync per table.""",
     judge=judge_compaction,
     profiles={
         "quick": {"keyspace": 8000, "writes": 40000, "memtable_kb": 32, "size_ratio": 4},
