@@ -22,14 +22,15 @@ covers the sequence numbers ``[min_seq, max_seq]``, which orders tables that ove
 is checksummed and checked when it is read, so a flipped bit raises
 :class:`~archlab.errors.CorruptionError` with the file and offset instead of returning wrong
 data. A point read binary-searches the index (``bisect`` over the decoded last keys), then the
-data block *in place*: the end-offset arrays let it compare keys sliced straight from the
-block's bytes, so a lookup never decodes the ~40 entries of a block into Python objects (the
-cost that dominated a profile of readrandom). Checked block bytes are kept in a shared
-:class:`BlockCache`; scans and compactions decode whole blocks.
+block's keys; the end-offset arrays let it decode only the keys (one list comprehension) and
+slice the one value it needs, never building the block's ~40 value objects (the cost that
+dominated a profile of readrandom). Checked blocks with their decoded keys are kept in a shared
+LRU :class:`BlockCache`; scans and compactions decode whole blocks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import struct
 import threading
@@ -106,67 +107,76 @@ def decode_data_block(buf: bytes) -> Block:
     return keys, values
 
 
-def find_in_block(buf: bytes, key: bytes) -> bytes | Missing | None:
-    """Binary search of one data block's bytes, without decoding it."""
+SearchBlock = tuple[bytes, list[bytes], int]
+
+
+def search_block(buf: bytes) -> SearchBlock:
+    """A block ready for point reads: its bytes, its decoded keys, where its values start."""
     n = _U32.unpack_from(buf, 0)[0]
-    key_ends = struct.unpack_from(f"<{n}I", buf, 4)
     base = 4 + 8 * n
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        start = base + key_ends[mid - 1] if mid else base
-        if buf[start : base + key_ends[mid]] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo == n:
-        return MISSING
-    start = base + key_ends[lo - 1] if lo else base
-    if buf[start : base + key_ends[lo]] != key:
-        return MISSING
-    vbase = base + key_ends[n - 1]
-    end = _U32.unpack_from(buf, 4 + 4 * n + 4 * lo)[0]
+    offsets = [base + e for e in (0, *struct.unpack_from(f"<{n}I", buf, 4))]
+    if offsets[-1] > len(buf):
+        raise ValueError("keys run past the block")
+    return buf, [buf[a:b] for a, b in itertools.pairwise(offsets)], offsets[-1]
+
+
+def value_in_block(block: SearchBlock, j: int) -> bytes | None:
+    buf, keys, vbase = block
+    at = 4 + 4 * len(keys) + 4 * j
+    end = _U32.unpack_from(buf, at)[0]
     if end & TOMBSTONE_BIT:
         return None
-    begin = _U32.unpack_from(buf, 4 + 4 * n + 4 * lo - 4)[0] & _LEN_MASK if lo else 0
+    begin = _U32.unpack_from(buf, at - 4)[0] & _LEN_MASK if j else 0
+    if vbase + end > len(buf) or begin > end:
+        raise ValueError("value runs past the block")
     return buf[vbase + begin : vbase + end]
 
 
 class BlockCache:
-    """Decoded data blocks, least recently used evicted first, bounded in bytes."""
+    """Checked data blocks with their decoded keys, least recently used evicted first.
+
+    Bounded by an estimate of the memory an entry holds: the block's bytes plus ~56 bytes per
+    decoded key object.
+    """
 
     def __init__(self, capacity_bytes: int) -> None:
         self.capacity = capacity_bytes
         self.size = 0
-        self._blocks: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._blocks: OrderedDict[tuple[int, int], SearchBlock] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[int, int]) -> bytes | None:
+    def get(self, key: tuple[int, int]) -> SearchBlock | None:
         entry = self._blocks.get(key)
         if entry is None:
             self.misses += 1
             return None
         self.hits += 1
+        with contextlib.suppress(KeyError):  # evicted meanwhile by another thread: still valid
+            self._blocks.move_to_end(key)
         return entry
 
-    def put(self, key: tuple[int, int], block: bytes) -> None:
+    @staticmethod
+    def _cost(entry: SearchBlock) -> int:
+        return len(entry[0]) + 56 * len(entry[1])
+
+    def put(self, key: tuple[int, int], entry: SearchBlock) -> None:
         if self.capacity <= 0:
             return
         with self._lock:
             if key in self._blocks:
                 return
-            self._blocks[key] = block
-            self.size += len(block)
+            self._blocks[key] = entry
+            self.size += self._cost(entry)
             while self.size > self.capacity and self._blocks:
                 _, evicted = self._blocks.popitem(last=False)
-                self.size -= len(evicted)
+                self.size -= self._cost(evicted)
 
     def drop_file(self, file_no: int) -> None:
         with self._lock:
             for key in [k for k in self._blocks if k[0] == file_no]:
-                self.size -= len(self._blocks.pop(key))
+                self.size -= self._cost(self._blocks.pop(key))
 
 
 @dataclass
@@ -348,19 +358,23 @@ class TableReader:
         self.block_offsets = list(flat[0::2])
         self.block_sizes = list(flat[1::2])
 
-    def raw_block(self, i: int) -> bytes:
-        """Data block ``i``'s checked bytes, from the cache or the file."""
+    def search_block(self, i: int) -> SearchBlock:
+        """Data block ``i`` checked and ready for point reads, from the cache or the file."""
         offset = self.block_offsets[i]
         cache_key = (self.file_no, offset)
         cached = self.cache.get(cache_key)
         if cached is not None:
             return cached
         payload = self._read_block(offset, self.block_sizes[i])
-        self.cache.put(cache_key, payload)
-        return payload
+        try:
+            entry = search_block(payload)
+        except (struct.error, ValueError) as exc:
+            raise CorruptionError(self.path, offset, f"data block malformed: {exc}") from None
+        self.cache.put(cache_key, entry)
+        return entry
 
     def block(self, i: int) -> Block:
-        payload = self.raw_block(i)
+        payload = self.search_block(i)[0]
         try:
             return decode_data_block(payload)
         except (struct.error, ValueError) as exc:
@@ -372,9 +386,14 @@ class TableReader:
         i = bisect_left(self.index_keys, key)
         if i == len(self.index_keys):
             return MISSING
+        block = self.search_block(i)
+        keys = block[1]
+        j = bisect_left(keys, key)
+        if j == len(keys) or keys[j] != key:
+            return MISSING
         try:
-            return find_in_block(self.raw_block(i), key)
-        except (struct.error, IndexError) as exc:
+            return value_in_block(block, j)
+        except (struct.error, ValueError) as exc:
             offset = self.block_offsets[i]
             raise CorruptionError(self.path, offset, f"data block malformed: {exc}") from None
 
