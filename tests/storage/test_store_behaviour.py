@@ -173,3 +173,11 @@ def test_lsm_background_compaction_is_correct_under_concurrent_writers(tmp_path:
     store.close()
     with open_store("lsm", tmp_path, sync="none") as reopened:
         assert dict(reopened.scan()) == expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_both_engines_implement_the_store_protocol(engine: str, tmp_path: Path) -> None:
+    with open_store(engine, tmp_path) as store:
+        assert isinstance(store, Store)
+        stats = store.stats()
+        assert stats["engine"] == engine and "write_amplification" in stats

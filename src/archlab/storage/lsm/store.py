@@ -36,8 +36,10 @@ logs already flushed).
 Statistics (``stats()``): user bytes written; bytes written to the WAL, by flushes and by
 compaction per output level; bytes read by gets and compactions; tables probed per get; Bloom
 negatives and false positives; stall count and time; write amplification (disk bytes / user
-bytes), read amplification (tables probed per get), space amplification (live table bytes /
-bytes of the latest values).
+bytes), read amplification (tables probed per get), space amplification estimated as all live
+table bytes over the last (largest) run's bytes, as RocksDB estimates it;
+:meth:`LSMStore.space_amplification` measures it exactly (live bytes over the newest versions'
+bytes) with a scan.
 """
 
 from __future__ import annotations
@@ -643,7 +645,14 @@ class LSMStore:
         start: bytes | None,
         end: bytes | None,
     ) -> Iterator[tuple[bytes, bytes]]:
-        del snapshot_seq  # every source below is fixed as of this sequence number
+        # Every source is fixed as of ``snapshot_seq``: the pinned version and immutable
+        # memtables hold nothing newer, and the memtable snapshot saves what later writes
+        # overwrite. A source newer than the snapshot would be a bug in the read path.
+        newest = max(
+            [m.max_seq for m in imms] + [t.info.max_seq for t in version.tables()], default=0
+        )
+        if newest > snapshot_seq:
+            raise AssertionError(f"scan at seq {snapshot_seq} sees a source at seq {newest}")
         sources: list[Iterator[tuple[bytes, bytes | None]]] = [snap.items(start, end)]
         for mem in imms:
             keys, values = mem.sorted_items()
