@@ -151,11 +151,16 @@ def test_lsm_background_compaction_is_correct_under_concurrent_writers(tmp_path:
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
+    for i in range(300):
+        store.put(b"stable-%04d" % i, b"here")
+
     def reader() -> None:
         try:
             for _ in range(20):
                 pairs = list(store.scan(b"t0-", b"t0-\xff"))
                 assert [k for k, _ in pairs] == sorted(k for k, _ in pairs)
+                for i in range(0, 300, 7):  # through every flush and compaction
+                    assert store.get(b"stable-%04d" % i) == b"here"
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -168,6 +173,7 @@ def test_lsm_background_compaction_is_correct_under_concurrent_writers(tmp_path:
     assert not errors, errors
     store.wait_idle()  # type: ignore[attr-defined]
     expected = {b"t%d-%05d" % (t, i % 700): b"%d" % i for t in range(3) for i in range(1500)}
+    expected.update({b"stable-%04d" % i: b"here" for i in range(300)})
     assert dict(store.scan()) == expected
     assert store.stats()["compactions"] > 0
     store.close()

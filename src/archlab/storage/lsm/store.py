@@ -400,7 +400,9 @@ class LSMStore:
         self.wal.sync()
         self.wal.close()
         self.counters.wal_bytes += self.wal.bytes_written
-        self.imm.insert(0, self.mem)
+        # Lists of immutable memtables are replaced, never mutated: a get iterating the old
+        # list in another thread sees a consistent one.
+        self.imm = [self.mem, *self.imm]
         self.mem = self._new_memtable()
         if self.options.background:
             self._cond.notify_all()
@@ -429,10 +431,13 @@ class LSMStore:
             self.counters.flushes += 1
             self.counters.flush_bytes += table.size
             version = self.policy.add_flush(self.version, table)
-            self.imm.pop()
-            oldest_needed = self.imm[-1].log_no if self.imm else self.mem.log_no
+            remaining = self.imm[:-1]
+            oldest_needed = remaining[-1].log_no if remaining else self.mem.log_no
             self._write_edit([table], [], oldest_needed, version)
+            # the table is readable in the new version before the memtable leaves the list,
+            # so a concurrent get finds the data in one or the other, never in neither
             self.version = version
+            self.imm = remaining
             self.fs.remove(self._file(mem.log_no, "log"))
             self._cond.notify_all()
 
