@@ -82,7 +82,7 @@ def judge_btree_height(v: Mapping[str, Value]) -> Judgement:
     id="storage.btree_height",
     section="4.1",
     title="B+-tree lookups read one page per level",
-    claim="""A B+-tree lookup costs a number of page reads equal to the tree's height, which
+    claim="""A B+-tree lookup costs a number of page reads equal to the height of the tree, which
     grows with the logarithm of the number of keys in base of the page fanout (O(log N)), so a
     thousandfold more keys adds only a level or two.""",
     method="""For each N, N random 16-byte keys with 16-byte values are inserted into a B+-tree
