@@ -11,10 +11,10 @@ WAL mode; LMDB is copy-on-write with no log) and never synced per write; one syn
 each fill (``sync="none"`` + ``sync()``, RocksDB ``flush_wal(sync=True)``, LMDB
 ``env.sync(True)``, SQLite ``synchronous=NORMAL`` and a full checkpoint). Every write is its
 own operation (one ``put``, one LMDB write transaction, one SQLite autocommit statement). The
-engines' memory: archlab LSM 64 MiB block cache with 4 MiB memtables, compaction inline in the
-writer's thread (with the GIL a background thread cannot run beside it); archlab B+-tree
-65,536 frames (256 MiB, the whole tree); RocksDB, LMDB and SQLite at their defaults over the
-OS page cache.
+engines' memory: archlab LSM a 256 MiB block cache with 4 MiB memtables, compaction inline in
+the writer's thread (with the GIL a background thread cannot run beside it); archlab B+-tree
+65,536 frames (256 MiB, the whole tree): both keep decoded Python objects, where RocksDB, LMDB
+and SQLite, at their defaults, read raw pages from the OS page cache.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ class ArchlabEngine:
         from archlab.storage import open_store
 
         options: dict[str, Any] = (
-            {"background": False} if kind == "lsm" else {"frames": 65536, "dirty_limit": 0.5}
+            {"background": False, "block_cache_bytes": 256 << 20}
+            if kind == "lsm"
+            else {"frames": 65536, "dirty_limit": 0.5}
         )
         self.store = open_store(kind, path, sync="none", **options)
         self.put = self.store.put

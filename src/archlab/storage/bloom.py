@@ -21,6 +21,12 @@ _GOLDEN = 0x9E3779B97F4A7C15
 _HEADER = struct.Struct("<BI")
 
 
+def key_hash(key: bytes) -> tuple[int, int]:
+    """The two hashes every filter derives its positions from."""
+    h = crc32(key)
+    return h, ((h * _GOLDEN) >> 32) | 1
+
+
 def optimal_hashes(bits_per_key: float) -> int:
     return max(1, min(30, round(bits_per_key * math.log(2))))
 
@@ -59,7 +65,11 @@ class BloomFilter:
 
     def may_contain(self, key: bytes) -> bool:
         h = crc32(key)
-        delta = ((h * _GOLDEN) >> 32) | 1
+        return self.may_contain_hash(h, ((h * _GOLDEN) >> 32) | 1)
+
+    def may_contain_hash(self, h: int, delta: int) -> bool:
+        """:meth:`may_contain` for a key already hashed by :func:`key_hash` (an LSM get
+        probes several tables' filters with one hash)."""
         m = self.m
         bits = self.bits
         for _ in range(self.k):

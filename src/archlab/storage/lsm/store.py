@@ -62,6 +62,7 @@ from archlab.storage.api import (
     check_sync,
     check_value,
 )
+from archlab.storage.bloom import key_hash
 from archlab.storage.faultfs import FileSystem, OsFileSystem, join
 from archlab.storage.lsm.compaction import CompactionStyle, Job, Leveled, Policy, Tiered, merge_runs
 from archlab.storage.lsm.memtable import MemSnapshot, Memtable
@@ -601,6 +602,7 @@ class LSMStore:
             value = mem.data.get(key, MISSING)
             if value is not MISSING:
                 return value  # type: ignore[return-value]
+        hashed: tuple[int, int] | None = None
         for run in self.version.runs:
             tables = run.tables
             if len(tables) == 1:
@@ -615,9 +617,12 @@ class LSMStore:
                 table = found
             reader = table.reader
             bloom = reader.bloom
-            if bloom is not None and not bloom.may_contain(key):
-                c.bloom_negatives += 1
-                continue
+            if bloom is not None:
+                if hashed is None:
+                    hashed = key_hash(key)
+                if not bloom.may_contain_hash(*hashed):
+                    c.bloom_negatives += 1
+                    continue
             c.tables_probed += 1
             before = reader.bytes_read
             value = reader.get(key)
