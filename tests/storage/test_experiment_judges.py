@@ -61,7 +61,11 @@ def test_bloom_judge() -> None:
 
 
 def compaction_values(leveled_better: bool) -> dict[str, object]:
-    values: dict[str, object] = {"size_ratio": 4, "uniform_wa_per_level_leveled": 1.5}
+    values: dict[str, object] = {
+        "size_ratio": 4,
+        "uniform_wa_per_level_leveled": 2.5,
+        "uniform_wa_per_level_tiered": 1.0,
+    }
     for dist in ("uniform", "skewed"):
         expected_leveled, expected_tiered = (5.0, 3.0, 1.2), (2.0, 6.0, 2.2)
         lev, tier = (
@@ -83,6 +87,10 @@ def test_compaction_judge() -> None:
     mixed["uniform_sa_leveled"] = 3.0
     assert ex.judge_compaction(mixed).verdict == "nuanced"  # type: ignore[arg-type]
     assert "rule of thumb" in ex.judge_compaction(mixed).reason  # type: ignore[arg-type]
+    low = compaction_values(True)
+    low["uniform_wa_per_level_leveled"] = 0.5
+    judged = ex.judge_compaction(low)  # type: ignore[arg-type]
+    assert judged.verdict == "nuanced" and "far less than T" in judged.reason
 
 
 def test_write_stall_judge() -> None:
