@@ -644,8 +644,8 @@ def judge_compaction(v: Mapping[str, Value]) -> Judgement:
     (4 runs of similar size merge). Write amplification is bytes written by flushes and
     compactions over user bytes (the log adds 1), and per level the bytes compaction wrote
     into it per user byte (the busiest level is compared with the rule of thumb); read
-    amplification is the sorted runs a lookup may probe, averaged over the run (and tables probed per lookup with filters);
-    space amplification is live table bytes over the bytes of the newest versions, sampled
+    amplification is the sorted runs a lookup may probe, averaged over the run (and tables
+    probed per lookup with filters); space amplification is live table bytes over the bytes of the newest versions, sampled
     during the run (peak). Every byte is counted by the engine itself, so the stores run on
     archlab's in-memory disk model (the fault-injecting file layer without faults) rather than
     paying an fsync per table.""",
