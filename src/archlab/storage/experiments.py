@@ -638,17 +638,16 @@ def judge_compaction(v: Mapping[str, Value]) -> Judgement:
     about once per tier, so it writes less but leaves more runs to probe and more space taken
     by overwritten versions.""",
     method="""The same overwrite workload (16-byte keys, 100-byte values, uniform or skewed:
-    90% of writes to 10% of the keys) runs on an LSM tree with leveled compaction (T = 10; 4 in
-    the quick profile so that its small data reaches several levels) and with size-tiered
-    compaction
-    (4 runs of similar size merge). Write amplification is bytes written by flushes and
-    compactions over user bytes (the log adds 1), and per level the bytes compaction wrote
-    into it per user byte (the busiest level is compared with the rule of thumb); read
-    amplification is the sorted runs a lookup may probe, averaged over the run (and tables
-    probed per lookup with filters); space amplification is live table bytes over the bytes of the newest versions, sampled
-    during the run (peak). Every byte is counted by the engine itself, so the stores run on
-    archlab's in-memory disk model (the fault-injecting file layer without faults) rather than
-    paying an fsync per table.""",
+    90% of writes to 10% of the keys) runs on an LSM tree with leveled compaction (T = 10; 4
+    in the quick profile so that its small data reaches several levels) and with size-tiered
+    compaction (4 runs of similar size merge). Write amplification is bytes written by
+    flushes and compactions over user bytes (the log adds 1), and per level the bytes
+    compaction wrote into it per user byte (the busiest level is compared with the rule of
+    thumb); read amplification is the sorted runs a lookup may probe, averaged over the run
+    (and tables probed per lookup with filters); space amplification is live table bytes over
+    the bytes of the newest versions, sampled during the run (peak). Every byte is counted by
+    the engine itself, so the stores run on archlab's in-memory disk model (the
+    fault-injecting file layer without faults) rather than paying an fsync per table.""",
     judge=judge_compaction,
     profiles={
         "quick": {"keyspace": 8000, "writes": 40000, "memtable_kb": 32, "size_ratio": 4},
