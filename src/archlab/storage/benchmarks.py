@@ -174,6 +174,18 @@ def _timed(operations: int, fn: Callable[[], object]) -> float:
 
 def run_engine(name: str, scratch: Path, n: int, reads: int, seed: int) -> dict[str, float]:
     """Every workload on one engine; returns ops/s per workload."""
+    return run_round([name], scratch, n, reads, seed)[name]
+
+
+def run_round(
+    names: list[str], scratch: Path, n: int, reads: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """Every workload on every engine, workload by workload.
+
+    All engines hold their store at once and take each workload one after the other (the
+    order reversed from one workload to the next), so a change in the machine's load between
+    minutes falls on every engine of a workload alike.
+    """
     rng = random.Random(seed)
     ordered = [b"%016d" % i for i in range(n)]
     shuffled = ordered[:]
@@ -182,7 +194,13 @@ def run_engine(name: str, scratch: Path, n: int, reads: int, seed: int) -> dict[
     present = [ordered[rng.randrange(n)] for _ in range(reads)]
     missing = [b"%015dm" % rng.randrange(n) for _ in range(reads)]  # between present keys
     value = bytes(rng.getrandbits(8) for _ in range(100))
-    result: dict[str, float] = {}
+    result: dict[str, dict[str, float]] = {name: {} for name in names}
+    turn = 0
+
+    def each() -> list[str]:
+        nonlocal turn
+        turn += 1
+        return names if turn % 2 else list(reversed(names))
 
     def fill(keys: list[bytes], engine: Engine) -> None:
         put = engine.put
@@ -190,38 +208,52 @@ def run_engine(name: str, scratch: Path, n: int, reads: int, seed: int) -> dict[
             put(key, value)
         engine.sync()
 
-    path = scratch / f"{name}-seq"
-    shutil.rmtree(path, ignore_errors=True)
-    engine = make_engine(name, path)
-    result["fillseq"] = _timed(n, lambda: fill(ordered, engine))
-    engine.close()
-    shutil.rmtree(path, ignore_errors=True)
-
-    path = scratch / f"{name}-random"
-    shutil.rmtree(path, ignore_errors=True)
-    engine = make_engine(name, path)
-    result["fillrandom"] = _timed(n, lambda: fill(shuffled, engine))
-    result["overwrite"] = _timed(n, lambda: fill(overwrite, engine))
-
-    def read(keys: list[bytes], expect_found: bool) -> None:
+    def read(name: str, engine: Engine, keys: list[bytes], expect_found: bool) -> None:
         get = engine.get
         found = sum(get(key) is not None for key in keys)
         if found != (len(keys) if expect_found else 0):
             raise RuntimeError(f"{name}: {found} of {len(keys)} lookups found a value")
 
-    result["readrandom"] = _timed(reads, lambda: read(present, True))
-    result["readmissing"] = _timed(reads, lambda: read(missing, False))
-    if isinstance(engine, LmdbEngine):
-        engine.end_reads()
-
-    def scan() -> None:
+    def scan(name: str, engine: Engine) -> None:
         count = sum(1 for _ in engine.scan())
         if count != n:
             raise RuntimeError(f"{name}: scan returned {count} of {n} keys")
 
-    result["readseq"] = _timed(n, scan)
-    engine.close()
-    shutil.rmtree(path, ignore_errors=True)
+    for name in each():
+        path = scratch / f"{name}-seq"
+        shutil.rmtree(path, ignore_errors=True)
+        engine = make_engine(name, path)
+        result[name]["fillseq"] = _timed(n, lambda e=engine: fill(ordered, e))  # type: ignore[misc]
+        engine.close()
+        shutil.rmtree(path, ignore_errors=True)
+    engines: dict[str, Engine] = {}
+    try:
+        for name in names:
+            path = scratch / f"{name}-random"
+            shutil.rmtree(path, ignore_errors=True)
+            engines[name] = make_engine(name, path)
+        for name in each():
+            result[name]["fillrandom"] = _timed(n, lambda e=engines[name]: fill(shuffled, e))  # type: ignore[misc]
+        for name in each():
+            result[name]["overwrite"] = _timed(n, lambda e=engines[name]: fill(overwrite, e))  # type: ignore[misc]
+        for workload, keys, found in (
+            ("readrandom", present, True),
+            ("readmissing", missing, False),
+        ):
+            for name in each():
+                engine = engines[name]
+                result[name][workload] = _timed(
+                    reads,
+                    lambda nm=name, e=engine, k=keys, f=found: read(nm, e, k, f),  # type: ignore[misc]
+                )
+                if isinstance(engine, LmdbEngine):
+                    engine.end_reads()
+        for name in each():
+            result[name]["readseq"] = _timed(n, lambda nm=name, e=engines[name]: scan(nm, e))  # type: ignore[misc]
+    finally:
+        for name, engine in engines.items():
+            engine.close()
+            shutil.rmtree(scratch / f"{name}-random", ignore_errors=True)
     return result
 
 
@@ -239,14 +271,14 @@ def bench_storage(ctx: BenchContext) -> BenchReport:
     missing = [e for e, module in PEER_MODULES.items() if not peer_available(module)]
     engines = [e for e in ENGINES if e not in missing]
     samples: dict[str, dict[str, list[float]]] = {e: {w: [] for w in WORKLOADS} for e in engines}
-    with ctx.progress.task("engines × rounds", rounds * len(engines)) as task:
+    with ctx.progress.task("rounds of every workload on every engine", rounds) as task:
         for r in range(rounds):
             order = engines if r % 2 == 0 else list(reversed(engines))
-            for name in order:
-                measured = run_engine(name, ctx.scratch, n, reads, ctx.seed + r)
-                for workload, ops in measured.items():
+            measured = run_round(order, ctx.scratch, n, reads, ctx.seed + r)
+            for name, per_workload in measured.items():
+                for workload, ops in per_workload.items():
                     samples[name][workload].append(ops)
-                task.advance()
+            task.advance()
     rows = []
     med: dict[str, dict[str, float]] = {}
     for name in engines:
@@ -296,8 +328,9 @@ def bench_storage(ctx: BenchContext) -> BenchReport:
             )
         )
     notes = [
-        f"{n:,} keys, {reads:,} lookups per read workload, median of {rounds} round(s) "
-        "alternating the engines' order. Durability and memory settings: see "
+        f"{n:,} keys, {reads:,} lookups per read workload, median of {rounds} round(s); "
+        "within a round every engine runs each workload in turn (order reversed from one "
+        "workload to the next). Durability and memory settings: see "
         "archlab.storage.benchmarks. CPU: "
         f"{os.cpu_count()} cores shared with other work, so read ratios, not absolute numbers."
     ]

@@ -39,6 +39,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
+from operator import add
 from zlib import crc32
 
 from archlab.errors import CorruptionError
@@ -68,19 +69,22 @@ MISSING = Missing()
 def encode_data_block(keys: Sequence[bytes], values: Sequence[bytes | None]) -> bytes:
     n = len(keys)
     key_ends = accumulate(map(len, keys))
-    value_ends = [
-        end | TOMBSTONE_BIT if v is None else end
-        for v, end in zip(
-            values, accumulate(0 if v is None else len(v) for v in values), strict=True
-        )
-    ]
+    if None in values:
+        value_ends = [
+            end | TOMBSTONE_BIT if v is None else end
+            for v, end in zip(
+                values, accumulate(0 if v is None else len(v) for v in values), strict=True
+            )
+        ]
+    else:
+        value_ends = list(accumulate(map(len, values)))  # type: ignore[arg-type]
     return b"".join(
         (
             _U32.pack(n),
             struct.pack(f"<{n}I", *key_ends),
             struct.pack(f"<{n}I", *value_ends),
             b"".join(keys),
-            b"".join(v for v in values if v is not None),
+            b"".join(v for v in values if v is not None) if None in values else b"".join(values),  # type: ignore[arg-type]
         )
     )
 
@@ -212,19 +216,36 @@ class TableWriter:
         self.bytes_written = 0
 
     def add_many(self, keys: Sequence[bytes], values: Sequence[bytes | None]) -> None:
-        """Add sorted, unique keys (all greater than any added before)."""
-        limit = self.block_size
-        size = self._block_bytes
-        bk, bv = self._keys, self._values
-        for key, value in zip(keys, values, strict=True):
-            bk.append(key)
-            bv.append(value)
-            size += len(key) + (6 if value is None else len(value) + 6)
-            if size >= limit:
-                self._finish_block()
-                bk, bv = self._keys, self._values
-                size = 0
-        self._block_bytes = size
+        """Add sorted, unique keys (all greater than any added before).
+
+        A block closes at the first entry that brings it to ``block_size`` bytes; the entry is
+        found by ``bisect`` over a running sum of entry sizes, so the work per entry stays in C.
+        """
+        if len(keys) != len(values):
+            raise ValueError("as many values as keys are needed")
+        if None in values:
+            pairs = zip(keys, values, strict=True)
+            sizes = [len(k) + (6 if v is None else len(v) + 6) for k, v in pairs]
+        else:
+            lengths = map(add, map(len, keys), map(len, values))  # type: ignore[arg-type]
+            sizes = list(map(add, lengths, itertools.repeat(6)))
+        ends = list(accumulate(sizes))
+        n = len(keys)
+        start = 0
+        base = 0  # bytes of this call's entries before ``start``
+        while start < n:
+            need = self.block_size - self._block_bytes + base
+            stop = bisect_left(ends, need, start)
+            if stop >= n:
+                self._keys.extend(keys[start:])
+                self._values.extend(values[start:])
+                self._block_bytes += ends[-1] - base
+                return
+            self._keys.extend(keys[start : stop + 1])
+            self._values.extend(values[start : stop + 1])
+            self._finish_block()
+            base = ends[stop]
+            start = stop + 1
 
     def _finish_block(self) -> None:
         if not self._keys:

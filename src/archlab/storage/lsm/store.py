@@ -342,7 +342,8 @@ class LSMStore:
             raise StoreClosedError(f"LSM store {self.path} is closed")
         if self._error is not None:
             raise StoreClosedError(f"LSM store {self.path} stopped: {self._error}")
-        self._throttle(len(key) + (len(value) if value is not None else 0))
+        if self._worker is not None:
+            self._throttle(len(key) + (len(value) if value is not None else 0))
         with self._lock:
             self.seq += 1
             seq = self.seq
@@ -363,8 +364,6 @@ class LSMStore:
     def _throttle(self, nbytes: int) -> None:
         """Delay or stop this write while compaction is behind (see the module docstring)."""
         o = self.options
-        if not o.background:
-            return
         runs, pending = self.policy.pressure(self.version)
         waiting = len(self.imm)
         if runs >= o.l0_stop or pending >= o.pending_stop_bytes or waiting >= o.max_immutable:
