@@ -31,7 +31,8 @@ def walk(seed: int, steps: int = 300, flaws: Flaws | None = None, nodes: int = 5
     leaders: set[tuple[int, object]] = set()
     step = 0
     try:
-        for step in range(1, steps + 1):
+        while step < steps:
+            step += 1
             roll = rng.random()
             pool = cluster.pool
             if roll < 0.35 and pool:
