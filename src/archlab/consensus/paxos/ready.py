@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archlab.consensus.paxos.messages import Accepted, Message, Promise
-from archlab.consensus.paxos.storage import MemoryPaxosStorage
+from archlab.consensus.paxos.storage import PaxosStorage
 from archlab.consensus.paxos.types import Ballot, Chosen, Slot, Snapshot, SoftState
 
 
@@ -44,7 +44,7 @@ class PaxosReady:
         return not (self.soft_state or self.must_sync or self.messages or self.committed)
 
 
-def persist_violations(ready: PaxosReady, storage: MemoryPaxosStorage) -> list[str]:
+def persist_violations(ready: PaxosReady, storage: PaxosStorage) -> list[str]:
     """What ``ready.messages`` promise that ``storage`` does not (yet) hold durably.
 
     A Promise for ballot *b* needs a durable promise of at least *b*; an Accepted for ballot *b*

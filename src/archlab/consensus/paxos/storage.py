@@ -31,6 +31,10 @@ class PaxosStorage(Protocol):
         """Every slot above the snapshot, in index order."""
         ...
 
+    def slot(self, index: int) -> Slot | None:
+        """The stored record of slot ``index``, if any (above the snapshot)."""
+        ...
+
     def persist(
         self, promised: Ballot | None, slots: Sequence[Slot], snapshot: Snapshot | None
     ) -> None:

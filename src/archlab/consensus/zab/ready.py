@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archlab.consensus.zab.messages import Ack, AckEpoch, Message
-from archlab.consensus.zab.storage import MemoryZabStorage
+from archlab.consensus.zab.storage import ZabStorage
 from archlab.consensus.zab.types import Delivered, HardState, Snapshot, SoftState, Txn
 
 
@@ -44,7 +44,7 @@ class ZabReady:
         )
 
 
-def persist_violations(ready: ZabReady, storage: MemoryZabStorage) -> list[str]:
+def persist_violations(ready: ZabReady, storage: ZabStorage) -> list[str]:
     """What ``ready.messages`` promise that ``storage`` does not (yet) hold durably."""
     problems: list[str] = []
     hard = storage.hard_state()

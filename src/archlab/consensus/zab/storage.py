@@ -25,6 +25,11 @@ class ZabStorage(Protocol):
         """The transactions after the snapshot, in order."""
         ...
 
+    @property
+    def length(self) -> int:
+        """Transactions held, the snapshot's included."""
+        ...
+
     def persist(
         self,
         hard_state: HardState | None,
