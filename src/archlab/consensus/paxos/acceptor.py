@@ -13,7 +13,8 @@ The same Accept carries the leader's commit index: every slot up to it whose val
 accepted *in the leader's ballot* is the leader's value there, hence chosen; slots it accepted
 in an older ballot (or never saw) it learns from :class:`~archlab.consensus.paxos.messages.Learn`.
 A node that heard from a leader within an election timeout ignores probes and Prepares from
-anybody else (liveness only: ignoring a message is always safe).
+anybody else (liveness only: ignoring a message is always safe). A learner
+(``PaxosConfig.voter=False``) ignores both and answers an Accept with its chosen prefix only.
 """
 
 from __future__ import annotations
@@ -38,10 +39,17 @@ class Acceptor(NodeCore):
     """Phase 1b, phase 2b, and learning what the leader reports chosen."""
 
     def _on_probe(self, m: Probe) -> None:
-        granted = not self._hears_leader() and m.ballot > self.promised and m.commit >= self.commit
+        granted = (
+            self.config.voter
+            and not self._hears_leader()
+            and m.ballot > self.promised
+            and m.commit >= self.commit
+        )
         self._send(ProbeReply(self.id, m.src, m.ballot, granted, self.promised))
 
     def _on_prepare(self, m: Prepare) -> None:
+        if not self.config.voter:
+            return
         if m.ballot < self.promised:
             self._send(Reject(self.id, m.src, m.ballot, self.promised))
             return
@@ -58,6 +66,11 @@ class Acceptor(NodeCore):
         )
 
     def _on_accept(self, m: Accept) -> None:
+        if not self.config.voter:
+            self.leader = m.src
+            self.election_elapsed = 0
+            self._send(Learned(self.id, m.src, m.ballot, self.commit, voter=False))
+            return
         if m.ballot < self.promised:
             self._send(Reject(self.id, m.src, m.ballot, self.promised))
             return
@@ -95,11 +108,11 @@ class Acceptor(NodeCore):
             self.election_elapsed = 0
         for chosen in m.chosen:
             self._learn(chosen.slot, chosen.value, m.ballot)
-        self._send(Learned(self.id, m.src, m.ballot, self.commit))
+        self._send(Learned(self.id, m.src, m.ballot, self.commit, self.config.voter))
 
     def _on_install_snapshot(self, m: InstallSnapshot) -> None:
         if m.ballot == self.promised and self.role is Role.FOLLOWER:
             self.leader = m.src
             self.election_elapsed = 0
         self._install_snapshot(m.snapshot)
-        self._send(Learned(self.id, m.src, m.ballot, self.commit))
+        self._send(Learned(self.id, m.src, m.ballot, self.commit, self.config.voter))

@@ -14,6 +14,11 @@ within ``election_tick`` steps down). None of it matters for safety, which rests
 phase 1 alone; it keeps a node cut off from the cluster from deposing a working leader when it
 comes back. There are no leases: every read is a command in the log.
 
+**Learners**: a member that lost its disk must not vote again — it might promise what it had
+promised against, or let a chosen value fall out of every majority — so, without
+reconfiguration, it rejoins with ``voter=False``: quorums stay majorities of all members, and
+it follows the leader's commit index through Learn messages.
+
 **Batching**: ``max_batch`` bounds the slots one Accept (and one Learn) carries. The leader
 sends proposals when its caller next asks for a Ready, so proposals arriving together share one
 message per peer and one fsync; ``max_batch=1`` sends one message per slot.
@@ -57,6 +62,9 @@ class PaxosConfig:
     max_batch: int = 64
     #: Proposals a leader keeps unchosen at once; beyond that ``propose`` refuses ("busy").
     max_inflight: int = 4096
+    #: ``False``: a non-voting learner (a member whose disk was wiped, so whose promises are
+    #: forgotten): it never promises, accepts or campaigns, and only learns chosen values.
+    voter: bool = True
     flaws: Flaws = field(default_factory=Flaws)
 
     def __post_init__(self) -> None:

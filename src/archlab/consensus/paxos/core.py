@@ -34,6 +34,8 @@ class PeerProgress:
     #: The highest slot sent to the peer in a Learn or snapshot, and when.
     learn_sent: int = 0
     learn_tick: int = 0
+    #: False once the peer says it is a learner: it gets no proposals, only chosen values.
+    voter: bool = True
 
 
 class NodeCore:

@@ -105,12 +105,14 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Learned:
-    """The answer to a Learn or an InstallSnapshot: this node's chosen prefix now."""
+    """The answer to a Learn or an InstallSnapshot (and a learner's answer to an Accept): this
+    node's chosen prefix now."""
 
     src: int
     dst: int
     ballot: Ballot
     commit: int
+    voter: bool = True
 
 
 @dataclass(frozen=True, slots=True)

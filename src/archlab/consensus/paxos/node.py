@@ -100,7 +100,7 @@ class PaxosNode(Acceptor, Proposer):
 
     def campaign(self) -> None:
         """Start an election now, as if the election timer had fired."""
-        if self.role is not Role.LEADER:
+        if self.role is not Role.LEADER and self.config.voter:
             self._start_election()
 
     def propose(self, data: bytes) -> int:

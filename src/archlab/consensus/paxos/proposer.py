@@ -48,7 +48,7 @@ class Proposer(NodeCore):
 
     def _tick_election(self) -> None:
         self.election_elapsed += 1
-        if self.election_elapsed >= self._timeout:
+        if self.election_elapsed >= self._timeout and self.config.voter:
             self._start_election()
 
     def _start_election(self) -> None:
@@ -67,7 +67,9 @@ class Proposer(NodeCore):
             self.election_elapsed = 0
             if self.config.check_quorum:
                 heard = sum(
-                    1 for p in self.progress.values() if self._ticks - p.last_heard < election
+                    1
+                    for p in self.progress.values()
+                    if p.voter and self._ticks - p.last_heard < election
                 )
                 if heard + 1 < self.quorum:
                     self._become_follower(None)
@@ -228,6 +230,7 @@ class Proposer(NodeCore):
         if progress is None:
             return
         progress.last_heard = self._ticks
+        progress.voter = m.voter
         progress.commit = max(progress.commit, m.commit)
         if progress.commit < self.commit:
             self._catch_up(m.src)
@@ -245,8 +248,9 @@ class Proposer(NodeCore):
         self._commit_sent = self.commit
         batch = self.config.max_batch
         for peer in self.peers:
-            if not entries:
+            if not entries or not self.progress[peer].voter:
                 self._send(Accept(self.id, peer, self.ballot, (), self.commit))
+                continue
             for start in range(0, len(entries), batch):
                 chunk = tuple(entries[start : start + batch])
                 self._send(Accept(self.id, peer, self.ballot, chunk, self.commit))
@@ -258,7 +262,8 @@ class Proposer(NodeCore):
         batch = self.config.max_batch
         self._commit_sent = self.commit
         for peer in self.peers:
-            unacked = [i for i in pending if peer not in self._acks[i]][:batch]
+            voter = self.progress[peer].voter
+            unacked = [i for i in pending if voter and peer not in self._acks[i]][:batch]
             entries = tuple((i, self.slots[i].value) for i in unacked)
             self._send(Accept(self.id, peer, self.ballot, entries, self.commit))
 

@@ -82,5 +82,9 @@ class PaxosScenario(ConsensusScenario):
         settings = paxos_settings(config)
         observer = RunObserver()
         return self.world(
-            config, settings.factory(observer), observer, keys=int(config.option("keys"))
+            config,
+            settings.factory(observer),
+            observer,
+            bootstrap=settings.bootstrap,
+            keys=int(config.option("keys")),
         )

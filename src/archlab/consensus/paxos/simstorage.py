@@ -3,6 +3,8 @@
 :class:`DiskPaxosStorage` implements :class:`~archlab.consensus.paxos.PaxosStorage` over a
 :class:`~archlab.sim.disk.Disk`, in three files:
 
+- ``paxos.member``: written once, when the cluster is created: a disk without it was wiped,
+  and its node rejoins as a non-voting learner (:attr:`DiskPaxosStorage.voter`);
 - ``paxos.promised``: the promised ballot, one checksummed record replaced atomically
   (:func:`~archlab.sim.records.write_state`);
 - ``paxos.snap``: the latest snapshot (its slot and the state machine's bytes), replaced
@@ -29,6 +31,7 @@ from archlab.consensus.paxos.types import Ballot, Slot, Snapshot
 from archlab.sim.disk import Disk
 from archlab.sim.records import RecordLog, frame, read_state, write_state
 
+MEMBER_FILE = "paxos.member"
 PROMISED_FILE = "paxos.promised"
 SNAP_FILE = "paxos.snap"
 LOG_FILE = "paxos.log"
@@ -52,6 +55,14 @@ class DiskPaxosStorage:
         self.disk = disk
         self._mirror = mirror
         self._log = log
+        #: Whether this disk has held the node's state since the cluster was created (a wiped
+        #: one has not: its promises and acceptances are forgotten).
+        self.voter = disk.exists(MEMBER_FILE)
+
+    @staticmethod
+    def bootstrap(disk: Disk) -> None:
+        """Mark a founding member's disk (see :attr:`voter`)."""
+        write_state(disk, MEMBER_FILE, {"voter": True})
 
     @classmethod
     def open(cls, disk: Disk) -> DiskPaxosStorage:

@@ -49,6 +49,10 @@ class ZabConfig:
     establish_ticks: int = 30
     max_batch: int = 64
     max_inflight: int = 4096
+    #: ``False``: an *observer* (ZooKeeper's non-voting member), which a member whose disk was
+    #: wiped becomes: it follows and delivers, but never votes, acknowledges towards a quorum,
+    #: or leads (its forgotten epochs and history must not count).
+    voter: bool = True
     flaws: Flaws = field(default_factory=Flaws)
 
     def __post_init__(self) -> None:

@@ -48,6 +48,8 @@ class FollowerView:
     synced: bool = False
     acked: Zxid = ZERO
     resend_tick: int = -1
+    #: False for an observer: synchronized and sent everything, counted in no quorum.
+    voter: bool = True
 
 
 @dataclass

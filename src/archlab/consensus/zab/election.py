@@ -9,7 +9,8 @@ from an earlier round is answered with its current vote so the sender catches up
 the winner leads, the others follow it.
 
 A node that is already following or leading answers a looking node with its leader; a looking
-node that hears from a leading one follows it (a restarted node rejoins this way). Whichever
+node that hears from a leading one follows it (a restarted node rejoins this way; an observer
+only ever joins this way, its votes being ignored). Whichever
 node wins, discovery makes it learn the most up-to-date history of a quorum, so election
 affects who leads, never what is committed.
 """
@@ -39,8 +40,9 @@ class Election(NodeCore):
 
     def _broadcast_vote(self) -> None:
         e = self.election
+        voter = self.config.voter
         for peer in self.peers:
-            self._send(Notification(self.id, peer, e.round, e.vote, ServerState.LOOKING))
+            self._send(Notification(self.id, peer, e.round, e.vote, ServerState.LOOKING, voter))
 
     def _tick_looking(self) -> None:
         self.heartbeat_elapsed += 1
@@ -69,9 +71,18 @@ class Election(NodeCore):
             elif m.state is ServerState.FOLLOWING and m.vote.leader != self.id:
                 # Ask the leader it names directly; it answers LEADING if it still is.
                 self._send(
-                    Notification(self.id, m.vote.leader, e.round, e.vote, ServerState.LOOKING)
+                    Notification(
+                        self.id,
+                        m.vote.leader,
+                        e.round,
+                        e.vote,
+                        ServerState.LOOKING,
+                        self.config.voter,
+                    )
                 )
             return
+        if not m.voter or not self.config.voter:
+            return  # an observer's vote counts for nothing; an observer waits for a leader
         if m.round > e.round:
             e.round = m.round
             e.received = {}
@@ -89,6 +100,8 @@ class Election(NodeCore):
         self._check_votes()
 
     def _check_votes(self) -> None:
+        if not self.config.voter:
+            return
         e = self.election
         agreeing = sum(1 for vote in e.received.values() if vote == e.vote)
         if agreeing < self.quorum:

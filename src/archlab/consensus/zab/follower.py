@@ -61,6 +61,7 @@ class Follower(NodeCore):
                 self.accepted_epoch,
                 self.current_epoch,
                 self.history.segments(),
+                self.config.voter,
             )
         )
 
@@ -95,12 +96,12 @@ class Follower(NodeCore):
         if m.epoch < self.accepted_epoch:
             self._start_looking()  # we promised a later leader
             return
-        counts = m.epoch > self.accepted_epoch
+        counts = m.epoch > self.accepted_epoch and self.config.voter
         self._set_epochs(accepted=m.epoch)
         self.epoch = m.epoch
         suffix = snapshot = None
         mine = (self.current_epoch, self.history.last_zxid)
-        if mine > (m.current_epoch, last_of(m.segments)):
+        if counts and mine > (m.current_epoch, last_of(m.segments)):
             _, position = common_point(self.history.segments(), m.segments)
             if position < self.history.base:
                 snapshot = self.history.snapshot

@@ -18,9 +18,11 @@
   cumulative acknowledgements reach it, and everything before it with it.
 
 A follower arriving later goes through the same steps against the established epoch (its
-NEWLEADER carries the history so far, committed or not). Every heartbeat the leader resends
-what a follower has not acknowledged, or pings it; it goes back to election when it has not
-heard from a quorum within ``election_tick``, or has not established its epoch in time.
+NEWLEADER carries the history so far, committed or not). An observer goes through them too,
+but counts in no quorum: not for the epoch, the history, commits nor check-quorum. Every
+heartbeat the leader resends what a follower has not acknowledged, or pings it; it goes back
+to election when it has not heard from a quorum within ``election_tick``, or has not
+established its epoch in time.
 """
 
 from __future__ import annotations
@@ -73,10 +75,12 @@ class Leader(NodeCore):
             return
         view = self._view(m.src, m.attempt)
         view.info = m
+        view.voter = m.voter
         if self.epoch == 0:
-            self._infos[m.src] = m
-            self._maybe_pick_epoch()
-        elif m.accepted_epoch <= self.epoch:
+            if m.voter:
+                self._infos[m.src] = m
+                self._maybe_pick_epoch()
+        elif m.accepted_epoch <= self.epoch or not m.voter:
             self._send_new_epoch(m.src, m.attempt)
 
     def _send_new_epoch(self, dst: int, attempt: int) -> None:
@@ -106,9 +110,9 @@ class Leader(NodeCore):
                 self.history.segments(),
             )
         }
-        for src, info in self._infos.items():
-            if src != self.id:
-                self._send_new_epoch(src, info.attempt)
+        for src, view in self.followers.items():
+            if view.info is not None:
+                self._send_new_epoch(src, view.attempt)  # observers waiting included
         self._maybe_finish_discovery()
 
     def _on_ack_epoch(self, m: AckEpoch) -> None:
@@ -221,7 +225,10 @@ class Leader(NodeCore):
         if self.phase is Phase.DISCOVERY:
             return
         acked = sorted(
-            [self.history.last_zxid, *(v.acked for v in self.followers.values() if v.synced)],
+            [
+                self.history.last_zxid,
+                *(v.acked for v in self.followers.values() if v.synced and v.voter),
+            ],
             reverse=True,
         )
         if len(acked) < self.quorum:
@@ -272,7 +279,11 @@ class Leader(NodeCore):
         election = self.config.election_tick
         if self.election_elapsed >= election:
             self.election_elapsed = 0
-            heard = sum(1 for v in self.followers.values() if self._ticks - v.last_heard < election)
+            heard = sum(
+                1
+                for v in self.followers.values()
+                if v.voter and self._ticks - v.last_heard < election
+            )
             late = self._ticks - self._leading_since > self.config.establish_ticks
             if heard + 1 < self.quorum or (late and self.phase is not Phase.BROADCAST):
                 self._start_looking()

@@ -42,6 +42,8 @@ class Notification:
     round: int
     vote: Vote
     state: ServerState
+    #: False from an observer: its vote does not count, it only looks for the leader.
+    voter: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class FollowerInfo:
     accepted_epoch: int
     current_epoch: int
     segments: Segments
+    voter: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,5 +76,9 @@ class ZabScenario(ConsensusScenario):
         settings = zab_settings(config)
         observer = RunObserver()
         return self.world(
-            config, settings.factory(observer), observer, keys=int(config.option("keys"))
+            config,
+            settings.factory(observer),
+            observer,
+            bootstrap=settings.bootstrap,
+            keys=int(config.option("keys")),
         )

@@ -3,6 +3,8 @@
 :class:`DiskZabStorage` implements :class:`~archlab.consensus.zab.ZabStorage` over a
 :class:`~archlab.sim.disk.Disk`, in three files:
 
+- ``zab.member``: written once, when the cluster is created: a disk without it was wiped, and
+  its node rejoins as an observer (:attr:`DiskZabStorage.voter`);
 - ``zab.epochs``: the accepted and current epochs, one checksummed record replaced atomically;
 - ``zab.snap``: the latest snapshot (zxid, length, epoch segments, state machine bytes),
   replaced atomically;
@@ -27,6 +29,7 @@ from archlab.errors import ArchlabError
 from archlab.sim.disk import Disk
 from archlab.sim.records import RecordLog, frame, read_state, write_state
 
+MEMBER_FILE = "zab.member"
 EPOCHS_FILE = "zab.epochs"
 SNAP_FILE = "zab.snap"
 LOG_FILE = "zab.log"
@@ -68,6 +71,13 @@ class DiskZabStorage:
         self.disk = disk
         self._mirror = mirror
         self._log = log
+        #: Whether this disk has held the node's state since the cluster was created.
+        self.voter = disk.exists(MEMBER_FILE)
+
+    @staticmethod
+    def bootstrap(disk: Disk) -> None:
+        """Mark a founding member's disk (see :attr:`voter`)."""
+        write_state(disk, MEMBER_FILE, {"voter": True})
 
     @classmethod
     def open(cls, disk: Disk) -> DiskZabStorage:
