@@ -41,6 +41,8 @@ class PaxosCluster:
     max_batch: int = 3
     flaws: Flaws = field(default_factory=Flaws)
     strict_persist: bool = True
+    #: The members that vote (default: all); the others are learners.
+    voters: set[int] | None = None
 
     def __post_init__(self) -> None:
         members = frozenset(self.ids)
@@ -72,7 +74,8 @@ class PaxosCluster:
         storage = self.storages[node_id]
         self.boots[node_id] += 1
         rng = random.Random(self.seed * 1_000_003 + node_id * 1009 + self.boots[node_id])
-        node = PaxosNode(replace(self.config, id=node_id), storage, rng)
+        voter = self.voters is None or node_id in self.voters
+        node = PaxosNode(replace(self.config, id=node_id, voter=voter), storage, rng)
         self.nodes[node_id] = node
         snapshot = storage.snapshot()
         self.machines[node_id] = (

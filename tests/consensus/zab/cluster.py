@@ -54,6 +54,8 @@ class ZabCluster:
     max_batch: int = 3
     flaws: Flaws = field(default_factory=Flaws)
     strict_persist: bool = True
+    #: The members that vote (default: all); the others are observers.
+    voters: set[int] | None = None
 
     def __post_init__(self) -> None:
         self.config = ZabConfig(
@@ -74,6 +76,8 @@ class ZabCluster:
         self.delivered: dict[int, Zxid] = {}
         self.boots: Counter[int] = Counter()
         self.sent: Counter[str] = Counter()
+        #: Every message any node sent, in order (tests look for one kind).
+        self.sent_log: list[Message] = []
         self.session: int | None = None
         self._next_payload = 0
         for node_id in self.ids:
@@ -85,7 +89,8 @@ class ZabCluster:
         storage = self.storages[node_id]
         self.boots[node_id] += 1
         rng = random.Random(self.seed * 1_000_003 + node_id * 1009 + self.boots[node_id])
-        node = ZabNode(replace(self.config, id=node_id), storage, rng)
+        voter = self.voters is None or node_id in self.voters
+        node = ZabNode(replace(self.config, id=node_id, voter=voter), storage, rng)
         self.nodes[node_id] = node
         snapshot = storage.snapshot()
         self.machines[node_id] = (
@@ -128,6 +133,7 @@ class ZabCluster:
                 raise InvariantViolation(f"persist before send: {problems[0]}")
             self.pool.extend(ready.messages)
             self.sent.update(type(m).__name__ for m in ready.messages)
+            self.sent_log.extend(ready.messages)
             self._deliver(node_id, node, ready)
             node.advance(ready)
             if node.established:
@@ -221,6 +227,13 @@ class ZabCluster:
         for _ in range(times):
             for node_id in list(self.nodes):
                 self.tick(node_id)
+
+    def run(self, rounds: int = 20) -> None:
+        """Deliver everything and tick every node, ``rounds`` times."""
+        for _ in range(rounds):
+            self.deliver_all(max_messages=2000)
+            self.tick_all()
+        self.deliver_all(max_messages=2000)
 
     def settle(self, rounds: int = 30) -> ZabNode | None:
         """Deliver and tick until an established leader has committed all it proposed."""

@@ -116,7 +116,9 @@ class PaxosNode(Acceptor, Proposer):
         if len(self._acks) >= self.config.max_inflight:
             raise ProposalRejected("too many proposals in flight", self.id)
         index = self.next_slot
-        self.next_slot += 1
+        while index <= self.commit or (index in self.slots and self.slots[index].chosen):
+            index += 1  # learned chosen meanwhile (from a Learn of a newer leader): not free
+        self.next_slot = index + 1
         self._propose_at(index, data)
         self._choose([index])
         return index

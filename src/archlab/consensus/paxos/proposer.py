@@ -175,7 +175,7 @@ class Proposer(NodeCore):
             peer: PeerProgress(last_heard=self._ticks, commit=self._reported_commit(peer, promises))
             for peer in self.peers
         }
-        self._commit_sent = self.commit
+        self._commit_sent = -1  # announce ourselves (and our commit index) at the next flush
         for index in range(self.commit + 1, top + 1):
             found = merged.get(index)
             if found is not None and found.chosen:
