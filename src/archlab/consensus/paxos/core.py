@@ -89,6 +89,7 @@ class NodeCore:
         self._unstable: dict[int, Slot] = {}
         self._promised_dirty = False
         self._snapshot_in: Snapshot | None = None
+        self._accepted_dirty = False
         self._prev_soft = SoftState(None, Role.FOLLOWER)
         self._ready_outstanding = False
         self._reset_timer()
@@ -111,6 +112,8 @@ class NodeCore:
     def _set_slot(self, slot: Slot) -> None:
         self.slots[slot.index] = slot
         self._unstable[slot.index] = slot
+        if not slot.chosen:
+            self._accepted_dirty = True  # an acceptance: durable before anyone hears of it
 
     def _accepted_from(self, first: int) -> tuple[Slot, ...]:
         """Every slot this acceptor holds at or after ``first`` (what a Promise reports)."""

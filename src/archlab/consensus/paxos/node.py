@@ -187,7 +187,11 @@ class PaxosNode(Acceptor, Proposer):
             snapshot=self._snapshot_in,
             messages=tuple(self._messages),
             committed=tuple(self._committed_entries()),
+            must_sync=(
+                self._promised_dirty or self._accepted_dirty or self._snapshot_in is not None
+            ),
         )
+        self._accepted_dirty = False
         self._messages = []
         self._unstable = {}
         self._promised_dirty = False

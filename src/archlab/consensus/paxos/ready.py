@@ -4,8 +4,10 @@ After feeding a node events, the caller takes a :class:`PaxosReady` and processe
 order** (as for Raft, :mod:`archlab.consensus.raft.ready`):
 
 1. **Persist** ``snapshot`` (a snapshot received from the leader, replacing the slots it covers),
-   ``slots`` (each replaces the stored record of its index) and ``promised``, durably, in one
-   step: :meth:`PaxosStorage.persist <archlab.consensus.paxos.storage.PaxosStorage.persist>`.
+   ``slots`` (each replaces the stored record of its index) and ``promised``, in one step:
+   :meth:`PaxosStorage.persist <archlab.consensus.paxos.storage.PaxosStorage.persist>`, and
+   make it durable (fsync) if ``must_sync``: promises and acceptances must be, values merely
+   learned chosen need not (the learner's knowledge can always be learned again).
 2. **Send** ``messages``. A Promise reports the promise and the accepted values just persisted,
    an Accepted the acceptances: sending first and crashing before the write would let the
    acceptor break a promise or forget a value a leader counted as accepted.
@@ -35,13 +37,20 @@ class PaxosReady:
     snapshot: Snapshot | None
     messages: tuple[Message, ...]
     committed: tuple[Chosen, ...]
-
-    @property
-    def must_sync(self) -> bool:
-        return self.promised is not None or bool(self.slots) or self.snapshot is not None
+    #: Whether step 1 holds an acceptor's state (a promise, an acceptance, a snapshot) and so
+    #: needs an fsync before step 2. Slots merely learned chosen are written but need none:
+    #: a learner that loses them learns them again.
+    must_sync: bool = True
 
     def is_empty(self) -> bool:
-        return not (self.soft_state or self.must_sync or self.messages or self.committed)
+        return not (
+            self.soft_state
+            or self.promised
+            or self.slots
+            or self.snapshot
+            or self.messages
+            or self.committed
+        )
 
 
 def persist_violations(ready: PaxosReady, storage: PaxosStorage) -> list[str]:
