@@ -13,6 +13,10 @@ as a hint. Delivered transactions are applied at their history position; every
 ``compact_after`` of them the state machine is snapshotted and the history before it dropped;
 a follower whose common prefix with the leader is compacted is synchronized with the snapshot
 (SNAP).
+
+With an :class:`~archlab.consensus.zab.order.OrderChecker` (``order``), the server reports what
+that checker needs, under its id: each transaction it broadcasts as leader, each it delivers,
+each snapshot it installs, and where it restarts from.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from archlab.consensus.server import Action, Applied, Note, SendMessage, SyncSto
 from archlab.consensus.zab.config import ZabConfig
 from archlab.consensus.zab.messages import Message
 from archlab.consensus.zab.node import ProposalRejected, ZabNode, ZabStatus
+from archlab.consensus.zab.order import OrderChecker
 from archlab.consensus.zab.ready import ZabReady, persist_violations
 from archlab.consensus.zab.storage import ZabStorage
 from archlab.consensus.zab.types import Phase, ServerState, SoftState
@@ -40,11 +45,18 @@ class ZabServer:
         storage: ZabStorage,
         rng: random.Random,
         options: ReplicaOptions | None = None,
+        order: OrderChecker | None = None,
     ) -> None:
         self.options = options or ReplicaOptions()
         self.storage = storage
-        self.kv: KVStateMachine = self.options.machine(storage.snapshot().data)
+        snapshot = storage.snapshot()
+        self.kv: KVStateMachine = self.options.machine(snapshot.data)
         self.node = ZabNode(config, storage, rng)
+        self.order = order
+        if order is not None:
+            order.restarted(config.id, snapshot.length)
+            if snapshot.length:
+                order.installed(config.id, snapshot.segments)
         self.pending = PendingRequests(self.options.max_pending)
         self._established = False
 
@@ -83,7 +95,7 @@ class ZabServer:
             return
         data = encode_payload(request.payload)
         try:
-            position, _ = self.node.propose(data)
+            position, zxid = self.node.propose(data)
         except ProposalRejected as refused:
             reply = (
                 not_leader(refused.leader)
@@ -92,6 +104,8 @@ class ZabServer:
             )
             self.pending.respond(request.client, request.request_id, reply)
             return
+        if self.order is not None:
+            self.order.broadcast(self.id, zxid)
         self.pending.wait(position, request, data)
 
     # == outputs =============================================================================
@@ -127,7 +141,11 @@ class ZabServer:
         if ready.snapshot is not None:
             self.kv = self.options.machine(ready.snapshot.data)
             self.pending.covered(ready.snapshot.length)
+            if self.order is not None:
+                self.order.installed(self.id, ready.snapshot.segments)
         for txn in ready.committed:
+            if self.order is not None:
+                self.order.deliver(self.id, txn.position, txn.zxid)
             reply = self.kv.apply(txn.position, txn.data) if txn.data else None
             kind = "command" if txn.data else "noop"
             self.pending.outbox.append(Applied(txn.position, txn.zxid.epoch, kind, txn.data))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from archlab.consensus.replica import ReplicaOptions
 from archlab.consensus.simhost import RunObserver, ServerNode, TickClock, server_id
 from archlab.consensus.zab.config import ZabConfig
+from archlab.consensus.zab.order import OrderChecker
 from archlab.consensus.zab.server import ZabServer
 from archlab.consensus.zab.simstorage import DiskZabStorage
 from archlab.sim.disk import Disk
@@ -36,7 +37,11 @@ class SimZab:
         """Mark the founding members' disks."""
         DiskZabStorage.bootstrap(disk)
 
-    def factory(self, observer: RunObserver | None = None) -> NodeFactory:
+    def factory(
+        self, observer: RunObserver | None = None, order: OrderChecker | None = None
+    ) -> NodeFactory:
+        """Host nodes; with ``order``, every server reports broadcasts and deliveries to it."""
+
         def build(env: NodeEnv) -> ServerNode:
             storage = DiskZabStorage.open(env.disk)
             members = frozenset(range(1, len(env.peers) + 1))
@@ -46,7 +51,7 @@ class SimZab:
                 members=members,
                 voter=storage.voter,
             )
-            server = ZabServer(config, storage, env.rng, self.options)
+            server = ZabServer(config, storage, env.rng, self.options, order)
             return ServerNode(env, server, TickClock(self.tick, self.max_catch_up), observer)
 
         return build
