@@ -55,16 +55,16 @@ def test_the_default_sweep_catches_skipping_phase1() -> None:
         _, outcome = run_scenario(SCENARIO, config)
         assert outcome is not None
         if outcome.valid is False:
-            assert config.seed == 2  # the regression seed below
+            assert config.seed == 4  # the regression seed below
             return
     pytest.fail("no seed of the default sweep caught the skip-phase-1 flaw")
 
 
-def test_regression_skip_phase1_seed_2() -> None:
-    config = configs(range(2, 3), options={"flaw": "skip-phase1"})[0]
+def test_regression_skip_phase1_seed_4() -> None:
+    config = configs(range(4, 5), options={"flaw": "skip-phase1"})[0]
     _, outcome = run_scenario(SCENARIO, config)
     assert outcome is not None and outcome.valid is False
-    _, correct = run_scenario(SCENARIO, configs(range(2, 3))[0])
+    _, correct = run_scenario(SCENARIO, configs(range(4, 5))[0])
     assert correct is not None and correct.valid is True
 
 
