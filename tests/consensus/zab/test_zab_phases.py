@@ -175,6 +175,23 @@ def test_a_follower_behind_the_leaders_snapshot_gets_the_snapshot() -> None:
     c.check()
 
 
+def test_a_synchronized_follower_left_behind_the_snapshot_gets_it_in_broadcast() -> None:
+    c, leader = settled(3)
+    lagging = next(i for i in c.ids if i != leader.id)
+    for _ in range(6):
+        c.propose(leader.id)
+        c.drop_where(lambda m: isinstance(m, Proposal) and m.dst == lagging)
+        c.deliver_all()
+    assert c.node(lagging).history.length == 0 and leader.committed == 6
+    assert c.compact(leader.id)
+    c.run(3)
+    node = c.node(lagging)
+    assert node.phase is Phase.BROADCAST and node.history.base == 6 and node.committed == 6
+    assert modes(c, lagging)[-1] == "SNAP"
+    assert c.machines[lagging].digest() == c.machines[leader.id].digest()
+    c.check()
+
+
 def test_no_proposal_before_a_quorum_is_synchronized() -> None:
     c = ZabCluster([1, 2, 3], seed=2)
     c.deliver_where(lambda m: not isinstance(m, NewLeader))

@@ -250,7 +250,9 @@ class Leader(NodeCore):
             own = history.last_position_upto(Zxid(self.epoch, 0))
             position = max(position or 0, own)
         elif position is None:
-            return
+            if view.acked > history.snapshot.zxid:
+                return  # not ours: only a broken variant acknowledges such a zxid
+            position = history.base - 1  # compacted here: send the snapshot
         if position < history.base:
             # What it lacks is compacted here: a snapshot takes it past all of it.
             txns = tuple(history.after(history.base))
