@@ -10,8 +10,10 @@ history to persist, messages to send, committed transactions to deliver, in that
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
+from archlab.consensus.zab.config import ZabConfig
 from archlab.consensus.zab.election import Election
 from archlab.consensus.zab.follower import Follower
 from archlab.consensus.zab.leader import Leader
@@ -28,6 +30,7 @@ from archlab.consensus.zab.messages import (
     Proposal,
 )
 from archlab.consensus.zab.ready import ZabReady
+from archlab.consensus.zab.storage import ZabStorage
 from archlab.consensus.zab.types import Phase, ServerState, Snapshot, SoftState, Zxid
 
 
@@ -59,8 +62,14 @@ class ZabStatus:
 class ZabNode(Election, Follower, Leader):
     """One Zab server; ``ZabNode(config, storage, rng, applied=None)``."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        config: ZabConfig,
+        storage: ZabStorage,
+        rng: random.Random,
+        applied: int | None = None,
+    ) -> None:
+        super().__init__(config, storage, rng, applied)
         self._start_looking()
 
     @property
