@@ -63,6 +63,12 @@ def test_random_walks_keep_every_invariant_of_the_correct_paxos() -> None:
     assert sum(r.leaders > 1 for r in results) > 10  # and change leaders
 
 
+def test_random_walks_with_learners_keep_every_invariant() -> None:
+    results = [walk(seed, steps=250, learners=1) for seed in range(20)]
+    assert [r.seed for r in results if r.violation] == []
+    assert sum(r.max_commit for r in results) > 100
+
+
 @pytest.mark.slow
 def test_many_random_walks_keep_every_invariant() -> None:
     results = [walk(seed, steps=400) for seed in range(1000)]

@@ -24,9 +24,18 @@ class WalkResult:
     leaders: int
 
 
-def walk(seed: int, steps: int = 300, flaws: Flaws | None = None, nodes: int = 5) -> WalkResult:
+def walk(
+    seed: int,
+    steps: int = 300,
+    flaws: Flaws | None = None,
+    nodes: int = 5,
+    learners: int = 0,
+) -> WalkResult:
+    """``learners``: that many of the nodes (the highest ids) only learn."""
     rng = random.Random(seed)
-    cluster = PaxosCluster(list(range(1, nodes + 1)), seed=seed, flaws=flaws or Flaws())
+    ids = list(range(1, nodes + 1))
+    voters = set(ids[: nodes - learners]) if learners else None
+    cluster = PaxosCluster(ids, seed=seed, flaws=flaws or Flaws(), voters=voters)
     ids = cluster.ids
     leaders: set[tuple[int, object]] = set()
     step = 0

@@ -67,6 +67,12 @@ def test_random_walks_keep_primary_order_and_agreement_in_correct_zab() -> None:
     assert sum(r.epochs > 1 for r in results) > 5
 
 
+def test_random_walks_with_observers_keep_primary_order() -> None:
+    results = [walk(seed, steps=250, observers=1) for seed in range(20)]
+    assert [r.seed for r in results if r.violation] == []
+    assert sum(r.delivered for r in results) > 100
+
+
 @pytest.mark.slow
 def test_many_random_walks_keep_primary_order() -> None:
     results = [walk(seed, steps=400) for seed in range(1000)]

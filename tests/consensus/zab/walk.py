@@ -22,9 +22,18 @@ class WalkResult:
     epochs: int
 
 
-def walk(seed: int, steps: int = 300, flaws: Flaws | None = None, nodes: int = 5) -> WalkResult:
+def walk(
+    seed: int,
+    steps: int = 300,
+    flaws: Flaws | None = None,
+    nodes: int = 5,
+    observers: int = 0,
+) -> WalkResult:
+    """``observers``: that many of the nodes (the highest ids) are observers."""
     rng = random.Random(seed)
-    cluster = ZabCluster(list(range(1, nodes + 1)), seed=seed, flaws=flaws or Flaws())
+    ids = list(range(1, nodes + 1))
+    voters = set(ids[: nodes - observers]) if observers else None
+    cluster = ZabCluster(ids, seed=seed, flaws=flaws or Flaws(), voters=voters)
     ids = cluster.ids
     step = 0
     try:
