@@ -199,7 +199,8 @@ def cost_per_command(ctx: Context) -> Outcome:
         Figure(
             "Messages per committed command",
             x_label="nodes",
-            y_label="messages / command",
+            y_label="messages / command (log)",
+            log_y=True,
             series=[
                 Series(
                     f"{LABELS[q]} {MODES[b]}",
