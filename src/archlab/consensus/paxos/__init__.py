@@ -16,8 +16,9 @@ with :meth:`~PaxosNode.advance`::
 Modules: :mod:`.types` (ballots, slots, snapshots), :mod:`.messages`, :mod:`.config` (knobs,
 flaws), :mod:`.storage`, :mod:`.ready` (the effect batch, persist-before-send), the node's parts
 :mod:`.core` (state, learner), :mod:`.acceptor`, :mod:`.proposer`, assembled in :mod:`.node`;
-:mod:`.server` (client requests to slots, redirects), :mod:`.sim` (the simulator host) and
-:mod:`.scenarios` (``archlab sim paxos``).
+:mod:`.server` (client requests to slots, redirects), :mod:`.simstorage` and :mod:`.simnode`
+(storage on the simulated disk, the simulator's node factory) and :mod:`.scenarios`
+(``archlab sim paxos``).
 """
 
 from archlab.consensus.paxos.config import Flaws, PaxosConfig

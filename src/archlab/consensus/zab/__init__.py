@@ -15,7 +15,9 @@ Modules: :mod:`.types` (zxids, votes, phases), :mod:`.history` (histories and th
 prefix), :mod:`.messages`, :mod:`.config` (knobs, flaws), :mod:`.storage`, :mod:`.ready`, the
 node's parts :mod:`.core`, :mod:`.election` (Fast Leader Election), :mod:`.follower` and
 :mod:`.leader` (discovery, synchronization, broadcast), assembled in :mod:`.node`;
-:mod:`.order` (the primary-order checker), :mod:`.server`, :mod:`.sim` and :mod:`.scenarios`.
+:mod:`.order` (the primary-order checker), :mod:`.server`, :mod:`.simstorage`, :mod:`.simnode`
+and :mod:`.scenarios` (``archlab sim zab``); :mod:`.primary_order` and :mod:`.experiments`
+(the primary-order experiment).
 """
 
 from archlab.consensus.zab.config import Flaws, ZabConfig
