@@ -4,9 +4,13 @@ Each :class:`Client` is one history process. It takes its next operation from th
 shared :class:`~archlab.sim.workload.OpBudget`, records the invocation, sends a
 :class:`~archlab.sim.process.Request` to the node its :class:`ClientStub` chooses and waits:
 
-- the stub reads each reply as a :class:`Completion` (``ok`` with the result, or ``fail``: it
-  certainly did not take effect) or a :class:`Redirect` (ask another node, e.g. "I am not the
-  leader, try n2"), which it follows until the deadline;
+- the stub reads each reply as a :class:`Completion` (``ok`` with the result, ``fail``: it
+  certainly did not take effect, or ``info``: the server itself cannot say) or a
+  :class:`Redirect` (ask another node, e.g. "I am not the leader, try n2"), which it follows
+  until the deadline;
+- a stub may also wrap each attempt: if it has an ``envelope(op)`` method, its result travels
+  in :attr:`Request.envelope <archlab.sim.process.Request.envelope>` (a consensus client's
+  session and sequence number, say), asked afresh for every attempt of the operation;
 - no completion within ``timeout`` seconds: the operation is recorded as ``info`` (it may or
   may not have taken effect), as Jepsen does, a late reply is ignored, and the stub is told
   (:meth:`ClientStub.timed_out`), so it can try another node next time.
@@ -34,9 +38,10 @@ from archlab.sim.workload import OpBudget
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """The operation is over: ``ok`` with ``value``, or ``fail`` (it did not take effect)."""
+    """The operation is over: ``ok`` with ``value``, ``fail`` (it did not take effect) or
+    ``info`` (the server answered but cannot tell whether it took effect)."""
 
-    status: Literal["ok", "fail"]
+    status: Literal["ok", "fail", "info"]
     value: Any = None
 
 
@@ -99,6 +104,8 @@ class Client:
         self._request_id = 0
         self._deadline: Timer | None = None
         self._target: Address = ""
+        #: The stub's optional ``envelope(op)`` hook (see the module docstring).
+        self._envelope: Callable[[Op], Any] | None = getattr(stub, "envelope", None)
         network.attach(address, self.deliver)
 
     def start(self, delay: float = 0.0) -> None:
@@ -120,7 +127,9 @@ class Client:
             return
         self._target = target
         self._request_id += 1
-        self.network.send(self.address, target, Request(self._request_id, self.address, op))
+        envelope = self._envelope(op) if self._envelope is not None else None
+        request = Request(self._request_id, self.address, op, envelope)
+        self.network.send(self.address, target, request)
 
     def _retry(self, op: Op, target: Address | None) -> None:
         if self._op is op:

@@ -173,6 +173,14 @@ class Nemesis:
         """Apply ``plan`` at its start time (an explicit, scripted fault)."""
         self._pending.append(self.sim.timer(max(0.0, plan.start - self.sim.now), self._begin, plan))
 
+    def apply_now(self, plan: FaultPlan) -> None:
+        """Apply ``plan`` immediately, inside the current event (``plan.start`` is ignored).
+
+        For adversaries reacting to what a node just did: called from within a node's
+        callback, a partition applied here already drops the messages that callback sends.
+        """
+        self._begin(replace(plan, start=self.sim.now))
+
     def stop(self) -> None:
         """No new faults; end every active one now (the final heal)."""
         self._stopped = True

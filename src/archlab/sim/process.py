@@ -86,11 +86,16 @@ class Op:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """A client's request as the node receives it; answer it with ``Reply(request, result)``."""
+    """A client's request as the node receives it; answer it with ``Reply(request, result)``.
+
+    ``envelope`` is what the client's stub added to the operation, if anything (a stub with an
+    ``envelope(op)`` method, e.g. a session and sequence number); ``None`` otherwise.
+    """
 
     id: int
     client: Address
     op: Op
+    envelope: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,308 @@
+"""``archlab cluster``: run the replicated key-value store as real processes on this machine.
+
+``up`` starts N server processes on loopback (:mod:`archlab.runtime.cluster`) and waits for a
+leader; ``put`` / ``get`` / ``cas`` talk to it through
+:class:`~archlab.runtime.client.ClusterClient` (leader discovery, redirects, retries of the same
+session sequence number, a clear timeout); ``status`` shows every node; ``kill`` and ``start``
+crash and restart one node; ``down`` stops them all (``--wipe`` also deletes their data).
+
+Exit codes: 0 done; 1 a compare-and-set whose compare failed; 2 an error (no cluster in the
+directory, a port in use, no definite answer before the timeout ...), printed as one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from archlab.consensus.client import KVOperation, Reply, Value
+from archlab.errors import ArchlabError
+from archlab.runtime.client import ClusterClient, OutcomeUnknown
+
+T = TypeVar("T")
+DEFAULT_DIR = ".archlab-cluster"
+
+_dir_option = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DIR,
+    show_default=True,
+    help="The cluster's directory (cluster.json, one data directory and log per node).",
+)
+_timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to keep trying (redirects, elections) before giving up.",
+)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def parse_value(text: str) -> Value:
+    """A JSON scalar if ``text`` is one (``1``, ``2.5``, ``true``, ``null``), else the text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return text
+
+
+def _show(value: Value) -> str:
+    return json.dumps(value)
+
+
+@click.group("cluster")
+def cluster() -> None:
+    """Run the replicated key-value store as a real cluster of processes on loopback.
+
+    Each node is a separate process (asyncio over TCP) with its own data directory: a
+    write-ahead log and state files, fsynced before anything that depends on them is sent.
+    Kill a node and start it again: it recovers from its files and catches up.
+
+    \b
+    Examples:
+      archlab cluster up raft --nodes 3
+      archlab cluster put x 1
+      archlab cluster cas x 1 2
+      archlab cluster get x
+      archlab cluster status
+      archlab cluster kill 1 && archlab cluster start 1
+      archlab cluster down --wipe
+    """
+
+
+@cluster.command("up")
+@click.argument("protocol", type=click.Choice(["raft"]))
+@click.option("--nodes", type=click.IntRange(1, 15), default=3, show_default=True)
+@_dir_option
+@click.option(
+    "--base-port",
+    type=click.IntRange(1, 65535),
+    default=7001,
+    show_default=True,
+    help="Node i listens on BASE_PORT + i - 1.",
+)
+@click.option(
+    "--durability",
+    type=click.Choice(["fsync", "none"]),
+    default="fsync",
+    show_default=True,
+    help="fsync: the log is fsynced (group commit) before anything depending on it is sent; "
+    "none: writes stay in the page cache (survive a process crash, not a power loss).",
+)
+@click.option("--timeout", type=click.FloatRange(min=1), default=20.0, show_default=True)
+def up(
+    protocol: str, nodes: int, directory: Path, base_port: int, durability: str, timeout: float
+) -> None:
+    """Start NODES server processes on 127.0.0.1 and wait until they elect a leader.
+
+    A directory that holds a stopped cluster of the same shape is restarted from its data.
+
+    \b
+    Examples:
+      archlab cluster up raft
+      archlab cluster up raft --nodes 5 --dir /tmp/kv --base-port 9001
+      archlab cluster up raft --durability none
+    """
+    from archlab.runtime.cluster import create_cluster, stop_cluster, wait_for_leader
+
+    spec = create_cluster(
+        directory,
+        protocol,
+        nodes,
+        base_port=base_port,
+        durability=durability,  # type: ignore[arg-type]
+    )
+    try:
+        leader = _run(wait_for_leader(spec, timeout))
+    except ArchlabError:
+        stop_cluster(spec)
+        raise
+    click.echo(f"{protocol} cluster of {nodes} up in {spec.directory}; node {leader} leads")
+    for node in spec.nodes:
+        mark = "  (leader)" if node.id == leader else ""
+        click.echo(f"  node {node.id}  {node.address}  pid {node.pid}{mark}")
+
+
+def _client(directory: Path, timeout: float) -> ClusterClient:
+    from archlab.runtime.cluster import ClusterError, ClusterSpec, node_running
+
+    spec = ClusterSpec.load(directory)
+    if not any(node_running(n) for n in spec.nodes):
+        raise ClusterError(f"the cluster in {directory} is not running ('archlab cluster up')")
+    return ClusterClient(spec.addresses, timeout=timeout)
+
+
+def _execute(directory: Path, timeout: float, op: KVOperation) -> Reply:
+    async def go() -> Reply:
+        async with _client(directory, timeout) as client:
+            try:
+                return await client.execute(op)
+            except OutcomeUnknown as exc:
+                raise OutcomeUnknown(
+                    f"{exc}; the operation may or may not have taken effect"
+                ) from None
+
+    return _run(go())
+
+
+def _check(reply: Reply) -> None:
+    if reply.outcome != "ok" and reply.error is not None:
+        raise ArchlabError(f"the cluster refused the operation: {reply.error}")
+
+
+@cluster.command("put")
+@click.argument("key")
+@click.argument("value")
+@_dir_option
+@_timeout_option
+def put(key: str, value: str, directory: Path, timeout: float) -> None:
+    """Set KEY to VALUE (a JSON scalar such as 1, 2.5, true, null, "text"; else plain text).
+
+    \b
+    Examples:
+      archlab cluster put x 1
+      archlab cluster put greeting hello
+    """
+    from archlab.consensus.client import Write
+
+    reply = _execute(directory, timeout, Write(key, parse_value(value)))
+    _check(reply)
+    click.echo(f"{key} = {_show(reply.value)}")
+
+
+@cluster.command("get")
+@click.argument("key")
+@_dir_option
+@_timeout_option
+def get(key: str, directory: Path, timeout: float) -> None:
+    """Print KEY's value (null when absent), read linearizably from the leader.
+
+    \b
+    Examples:
+      archlab cluster get x
+    """
+    from archlab.consensus.client import Read
+
+    reply = _execute(directory, timeout, Read(key))
+    _check(reply)
+    click.echo(_show(reply.value))
+
+
+@cluster.command("cas")
+@click.argument("key")
+@click.argument("expected")
+@click.argument("new")
+@_dir_option
+@_timeout_option
+def cas(key: str, expected: str, new: str, directory: Path, timeout: float) -> None:
+    """Set KEY to NEW if its value is EXPECTED; exit 1 (changing nothing) if it is not.
+
+    \b
+    Examples:
+      archlab cluster cas x 1 2
+      archlab cluster cas lock null owner-7
+    """
+    from archlab.consensus.client import Cas
+
+    reply = _execute(directory, timeout, Cas(key, parse_value(expected), parse_value(new)))
+    _check(reply)
+    if reply.outcome == "ok":
+        click.echo(f"{key} = {_show(reply.value)}")
+        return
+    click.echo(f"cas failed: {key} is {_show(reply.value)}, not {_show(parse_value(expected))}")
+    raise SystemExit(1)
+
+
+@cluster.command("status")
+@_dir_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per node, as a list.")
+def status(directory: Path, as_json: bool) -> None:
+    """Show every node: process, role, term, leader, commit and applied index.
+
+    \b
+    Examples:
+      archlab cluster status
+      archlab cluster status --json | jq '.[] | select(.role == "leader")'
+    """
+    from archlab.runtime.cluster import ClusterSpec, cluster_status
+
+    spec = ClusterSpec.load(directory)
+    rows = _run(cluster_status(spec))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{spec.protocol} cluster in {spec.directory} (durability {spec.durability})")
+    header = ("node", "address", "pid", "state", "role", "term", "leader", "commit", "applied")
+    click.echo("  ".join(f"{h:>9}" if i else f"{h:>4}" for i, h in enumerate(header)))
+    for row in rows:
+        cells = ["-" if row.get(h) is None else str(row.get(h)) for h in header]
+        click.echo("  ".join(f"{c:>9}" if i else f"{c:>4}" for i, c in enumerate(cells)))
+
+
+@cluster.command("kill")
+@click.argument("node", type=int)
+@_dir_option
+def kill(node: int, directory: Path) -> None:
+    """Crash NODE with SIGKILL (no clean shutdown: what it had not fsynced may be lost).
+
+    \b
+    Examples:
+      archlab cluster kill 2
+    """
+    from archlab.runtime.cluster import ClusterSpec, kill_node
+
+    spec = ClusterSpec.load(directory)
+    kill_node(spec, node)
+    click.echo(f"node {node} killed")
+
+
+@cluster.command("start")
+@click.argument("node", type=int)
+@_dir_option
+def start(node: int, directory: Path) -> None:
+    """Start NODE again on its data directory (it recovers from its files and catches up).
+
+    \b
+    Examples:
+      archlab cluster start 2
+    """
+    from archlab.runtime.cluster import ClusterError, ClusterSpec, port_in_use, start_node
+
+    spec = ClusterSpec.load(directory)
+    target = spec.node(node)
+    if port_in_use(target.host, target.port):
+        raise ClusterError(f"port {target.port} ({target.address}, node {node}) is in use")
+    pid = start_node(spec, node)
+    click.echo(f"node {node} started (pid {pid})")
+
+
+@cluster.command("down")
+@_dir_option
+@click.option("--wipe", is_flag=True, help="Also delete every node's data, logs and cluster.json.")
+def down(directory: Path, wipe: bool) -> None:
+    """Stop every node (SIGTERM, then SIGKILL after 3 s).
+
+    \b
+    Examples:
+      archlab cluster down
+      archlab cluster down --wipe
+    """
+    from archlab.runtime.cluster import ClusterSpec, stop_cluster
+
+    spec = ClusterSpec.load(directory)
+    stopped = stop_cluster(spec, wipe=wipe)
+    what = f"stopped nodes {stopped}" if stopped else "no node was running"
+    click.echo(f"{what}{'; data wiped' if wipe else ''}")

@@ -1,0 +1,245 @@
+"""What every consensus protocol's ``archlab sim`` scenario shares (codex 5.3).
+
+A consensus scenario runs a kv workload over several keys against a cluster of
+:class:`~archlab.consensus.simhost.ServerNode` s and checks three things about each run:
+
+1. the history is linearizable under the ``kv`` model (each key a compare-and-set register);
+2. no two replicas applied different entries at one index (the simulator's default check on
+   the ``Apply`` records);
+3. what :class:`~archlab.consensus.simhost.RunObserver` saw on the servers while it ran: at most
+   one leader per term, and no message sent before the state it promised was written.
+
+A protocol's scenario subclasses :class:`ConsensusScenario`, declares its options and builds
+its world with :meth:`ConsensusScenario.world`::
+
+    @register_scenario
+    class PaxosScenario(ConsensusScenario):
+        name = "paxos"
+        summary = "Multi-Paxos replicating a key-value store"
+
+        def build(self, config: RunConfig) -> World:
+            observer = RunObserver()
+            factory = paxos_node_factory(..., observer)
+            return self.world(config, factory, observer, bootstrap=...)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from archlab.consensus.simclient import KVClientStub, kv_workload
+from archlab.consensus.simhost import RunObserver, ServerNode
+from archlab.errors import ConfigError
+from archlab.sim.nemesis import FaultPlan, MembershipHook
+from archlab.sim.process import Address, NodeFactory
+from archlab.sim.scenario import CheckOutcome, RunConfig, Scenario, ScenarioOption
+from archlab.sim.world import Bootstrap, RunResult, World
+
+KEYS_OPTION = ScenarioOption("keys", 3, "Number of keys the workload reads, writes and cas-es.")
+
+
+def observer_for(config: RunConfig) -> RunObserver:
+    """The observer a run's ``--checks`` asks for."""
+    return RunObserver(invariants=dict(config.options).get("checks", "all") == "all")
+
+
+def key_names(count: int) -> tuple[str, ...]:
+    if count < 1:
+        raise ValueError("the workload needs at least one key")
+    return tuple(f"k{i}" for i in range(count))
+
+
+#: Faults of the current leader at the nemesis's pace, and isolations at leader events.
+LEADER_FAULTS = ("crash", "partition", "pause", "elected", "first-commit")
+LEADER_FAULTS_OPTION = ScenarioOption(
+    "leader_faults",
+    "none",
+    "Also fault the leader: crash, partition (isolate) or pause it at the --nemesis-interval "
+    "pace; elected: isolate a new leader the moment it is elected (half the time); "
+    "first-commit: isolate a leader the moment it first commits in its term (half the time). "
+    "Comma-separated, or none.",
+)
+CHECKS_OPTION = ScenarioOption(
+    "checks",
+    "all",
+    "all: the history, replica agreement, and invariants watched on the servers (one leader "
+    "per term, persist before send); history: only what clients and applied logs reveal.",
+    choices=("all", "history"),
+)
+ON_VIOLATION_OPTION = ScenarioOption(
+    "on_violation",
+    "stop",
+    "At the first invariant violation seen on the servers: stop the run there (its history "
+    "so far is still checked), or continue to see what the clients experience.",
+    choices=("stop", "continue"),
+)
+
+
+class ConsensusWorld(World):
+    """A :class:`~archlab.sim.world.World` whose result carries its observer's findings.
+
+    ``stop_on_violation`` ends the run at the observer's first violation. Runs are capped at
+    ``events_per_op`` simulation events per operation (a broken protocol may livelock in a
+    message storm once its state is corrupt); a correct run needs a few dozen.
+    """
+
+    def __init__(
+        self,
+        *,
+        observer: RunObserver,
+        stop_on_violation: bool = True,
+        events_per_op: int = 1000,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.observer = observer
+        self.event_cap = 50_000 + events_per_op * int(kwargs.get("ops", 100))
+        if stop_on_violation and observer.on_violation is None:
+            observer.on_violation = self.sim.stop
+
+    def hunt_leader(self, kinds: tuple[str, ...]) -> None:
+        """Fault whichever server leads, again and again (see :class:`LeaderHunter`)."""
+        for kind in kinds:
+            hunter = LeaderHunter(self, kind)
+            if kind in LEADER_EVENTS:
+                self.observer.leader_listeners.append(hunter.on_leader_event)
+            else:
+                hunter.start()
+
+    def run(self, max_time: float | None = None, max_events: int | None = None) -> RunResult:
+        result = super().run(max_time, self.event_cap if max_events is None else max_events)
+        result.stats["consensus"] = self.observer.summary()
+        return result
+
+
+class ConsensusScenario(Scenario):
+    """The shared scaffolding of the consensus scenarios (see the module docstring)."""
+
+    model: ClassVar[str] = "kv"
+
+    def world(
+        self,
+        config: RunConfig,
+        node_factory: NodeFactory,
+        observer: RunObserver,
+        *,
+        bootstrap: Bootstrap | None = None,
+        nodes: int | None = None,
+        membership: MembershipHook | None = None,
+        keys: int = 3,
+    ) -> ConsensusWorld:
+        """The world of one run: ``nodes`` hosts (default ``config.nodes``), kv clients."""
+        kwargs = config.world_kwargs()
+        if nodes is not None:
+            kwargs["nodes"] = nodes
+        options = dict(config.options)
+        stop = options.get("on_violation", "stop") == "stop"
+        world = ConsensusWorld(
+            observer=observer,
+            stop_on_violation=stop,
+            node_factory=node_factory,
+            stub_factory=KVClientStub,
+            workload=kv_workload(key_names(keys)),
+            bootstrap=bootstrap,
+            membership=membership,
+            **kwargs,
+        )
+        world.hunt_leader(parse_leader_faults(str(options.get("leader_faults", "none"))))
+        return world
+
+    def check(self, result: RunResult, config: RunConfig) -> CheckOutcome:
+        """Linearizability and replica agreement, then the observer's invariants."""
+        outcome = super().check(result, config)
+        violations: list[str] = list(result.stats.get("consensus", {}).get("violations", []))
+        if not violations:
+            return outcome
+        outcome.details["invariants"] = violations
+        if outcome.valid is False:
+            outcome.summary += f"; also {violations[0]}"
+            return outcome
+        return CheckOutcome(
+            False,
+            f"{violations[0]} (history {outcome.summary})",
+            outcome.details,
+            outcome.highlight,
+            outcome.order,
+        )
+
+
+def parse_leader_faults(text: str) -> tuple[str, ...]:
+    """``"crash,partition"`` (or ``"none"``) as fault kinds for :class:`LeaderHunter`."""
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip() and k.strip() != "none")
+    for kind in kinds:
+        if kind not in LEADER_FAULTS:
+            raise ConfigError(
+                f"--leader-faults: unknown fault {kind!r}; choose from {', '.join(LEADER_FAULTS)}"
+            )
+    return kinds
+
+
+LEADER_EVENTS = ("elected", "first-commit")
+
+
+class LeaderHunter:
+    """A nemesis aimed at the leader (Jepsen's "kill the primary", sharpened).
+
+    ``crash``, ``partition``, ``pause``: after a quiet gap (exponential, mean the nemesis's
+    ``interval``) fault the server that currently leads (the highest term among running
+    servers) for a fault of the nemesis's ``duration`` (times 0.5-1.5), then start over.
+
+    ``elected``, ``first-commit``: at that moment of a leader's life — just elected; just
+    committed (applied) its first entry of its term — isolate it, half the time, before the
+    messages it is about to send leave. Isolating new leaders leaves short, divergent log
+    tails of ever higher terms on single servers; isolating leaders right after their first
+    commit freezes what a majority has stored at that instant. Together they build the Raft
+    paper's Figure 8, the schedule in which an entry of an earlier term, stored on a majority
+    but committed by counting, is overwritten.
+
+    Random faults hit a leader only one time in N, and almost never at those instants. The
+    faults go through the world's nemesis, so they are traced, drawn and healed like the
+    others.
+    """
+
+    def __init__(self, world: World, kind: str) -> None:
+        self.world = world
+        self.kind = kind
+        self.rng = world.sim.rng(f"nemesis.leader-{kind}")
+        self.spec = world.nemesis.spec
+
+    def on_leader_event(self, event: str, address: Address, term: int) -> None:
+        if event != self.kind or self.world.clients_done or self.rng.random() >= 0.5:
+            return
+        duration = self.spec.duration * self.rng.uniform(0.5, 1.5)
+        plan = FaultPlan("partition", self.world.sim.now, duration, (address,), shape="isolate")
+        self.world.nemesis.apply_now(plan)
+
+    def start(self) -> None:
+        self._schedule()
+
+    def _schedule(self) -> None:
+        gap = self.rng.expovariate(1.0 / self.spec.interval)
+        self.world.sim.after(gap, self._strike)
+
+    def _strike(self) -> None:
+        if self.world.clients_done:
+            return
+        leader = current_leader(self.world)
+        duration = self.spec.duration * self.rng.uniform(0.5, 1.5)
+        if leader is not None:
+            shape = "isolate" if self.kind == "partition" else None
+            plan = FaultPlan(self.kind, self.world.sim.now, duration, (leader,), shape=shape)
+            self.world.nemesis.plan(plan)
+        self.world.sim.after(duration, self._schedule)
+
+
+def current_leader(world: World) -> Address | None:
+    """The running server leading the highest term (by its own account), if any."""
+    best: tuple[int, Address] | None = None
+    for address, host in world.hosts.items():
+        node = host.node
+        if host.status != "up" or not isinstance(node, ServerNode):
+            continue
+        term = node.server.leadership()
+        if term is not None and (best is None or term > best[0]):
+            best = (term, address)
+    return None if best is None else best[1]

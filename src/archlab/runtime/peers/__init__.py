@@ -1,0 +1,1 @@
+"""Peer systems hosted behind archlab's client protocol, for like-for-like benchmarks."""

@@ -1,0 +1,1 @@
+"""Two-phase commit (codex 6.1)."""
