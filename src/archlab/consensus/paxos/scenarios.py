@@ -1,0 +1,90 @@
+"""``archlab sim paxos``: Multi-Paxos replicating the key-value store under faults (codex 5.3).
+
+The same clients, workload and checks as ``archlab sim raft``
+(:class:`~archlab.consensus.simscenario.ConsensusScenario`: ``kv`` linearizability, replica
+agreement, the servers' invariants), against a cluster of
+:class:`~archlab.consensus.paxos.server.PaxosServer` s. Reads go through the log.
+
+Options: ``--flaw skip-phase1`` (**a testing aid**: a new leader skips phase 1, to see the
+checks catch it), ``--max-batch`` (slots per Accept), ``--compact-after`` (applied slots
+between snapshots), ``--keys``. Membership is static: ``--nemesis membership`` is refused.
+"""
+
+from __future__ import annotations
+
+from archlab.consensus.paxos.config import Flaws, PaxosConfig
+from archlab.consensus.paxos.simnode import SimPaxos
+from archlab.consensus.replica import ReplicaOptions
+from archlab.consensus.simhost import RunObserver
+from archlab.consensus.simscenario import KEYS_OPTION, ConsensusScenario
+from archlab.errors import ConfigError
+from archlab.sim.scenario import RunConfig, ScenarioOption, register_scenario
+from archlab.sim.world import World
+
+FLAWS = {"none": Flaws(), "skip-phase1": Flaws(skip_phase1_after_leader_change=True)}
+
+
+def refuse_unsupported(protocol: str, config: RunConfig) -> None:
+    """Static membership and stable storage: say so rather than run something else."""
+    if "membership" in config.nemesis.faults:
+        raise ConfigError(
+            f"--nemesis membership: {protocol} here has a static membership (no reconfiguration);"
+            " use raft for membership changes"
+        )
+
+
+def paxos_settings(config: RunConfig) -> SimPaxos:
+    flaw = str(config.option("flaw"))
+    if flaw not in FLAWS:
+        raise ConfigError(f"--flaw: {flaw!r} is not one of {', '.join(FLAWS)}")
+    max_batch = int(config.option("max_batch"))
+    compact_after = int(config.option("compact_after"))
+    if max_batch < 1 or compact_after < 1:
+        raise ConfigError("--max-batch and --compact-after must be at least 1")
+    paxos = PaxosConfig(
+        id=1,
+        members=frozenset({1}),
+        election_tick=10,
+        heartbeat_tick=1,
+        max_batch=max_batch,
+        max_inflight=256,
+        flaws=FLAWS[flaw],
+    )
+    options = ReplicaOptions(compact_after=compact_after, check_persist=True)
+    return SimPaxos(config=paxos, options=options, tick=0.01)
+
+
+@register_scenario
+class PaxosScenario(ConsensusScenario):
+    name = "paxos"
+    summary = "Multi-Paxos replicating a key-value store (phase 1 per ballot, batched phase 2)"
+    options = (
+        ScenarioOption(
+            "flaw",
+            "none",
+            "TESTING AID: run a deliberately broken Multi-Paxos to see the checks catch it.",
+            choices=tuple(FLAWS),
+        ),
+        ScenarioOption("max_batch", 8, "Slots per Accept (and Learn) message."),
+        ScenarioOption("compact_after", 64, "Applied slots between two snapshots."),
+        KEYS_OPTION,
+    )
+    examples = (
+        "archlab sim paxos --seed 7 --nemesis partition,crash",
+        "archlab sim paxos --seeds 1-100 --nemesis "
+        "partition,crash,pause,loss,dup,reorder,clock-skew",
+        "archlab sim paxos --flaw skip-phase1 --seeds 1-100 --nemesis partition,crash",
+        "archlab sim paxos --seed 3 --nemesis partition --history h.jsonl --timeline t.html",
+    )
+
+    def build(self, config: RunConfig) -> World:
+        refuse_unsupported("Multi-Paxos", config)
+        settings = paxos_settings(config)
+        observer = RunObserver()
+        return self.world(
+            config,
+            settings.factory(observer),
+            observer,
+            bootstrap=settings.bootstrap,
+            keys=int(config.option("keys")),
+        )
