@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from archlab.sim.latency import Uniform
 from archlab.sim.nemesis import NemesisSpec
 from archlab.sim.scenario import RunConfig, RunReport, get_scenario, run_and_report
 from archlab.sim.sweep import Workers
@@ -108,6 +109,21 @@ def test_correct_raft_survives_the_figure_8_adversary() -> None:
 def test_lease_reads_hold_while_drift_stays_within_the_bound() -> None:
     settings = with_options(LEASE_TEST, read_mode="lease")
     all_valid(run_sweep([config(s, max_drift=0.01, **settings) for s in range(1, 31)]))
+
+
+def test_torn_writes_and_slow_disks_lose_nothing_acknowledged() -> None:
+    configs = [
+        replace(config(seed), torn_writes=True, fsync=Uniform(0.001, 0.01)) for seed in range(1, 31)
+    ]
+    all_valid(run_sweep(configs))
+
+
+def test_raft_assumes_stable_storage_a_wiped_voter_can_break_it() -> None:
+    """A voter restarted with an empty disk (``--restart volatile``) rejoins under its old
+    identity having forgotten its votes and the entries it acknowledged: Raft's stable-storage
+    assumption, broken on purpose, and the sweep notices."""
+    report = first_violation({"restart": "volatile"}, range(1, 101))
+    assert "safety" in report.summary or "linearizable" in report.summary
 
 
 def test_read_index_does_not_depend_on_clocks() -> None:
