@@ -201,11 +201,13 @@ def test_regression_seed(seed: int, settings: dict[str, Any], caught_as: str) ->
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)
 def test_correct_raft_survives_10000_seeds_of_every_fault() -> None:
     all_valid(run_sweep([config(seed) for seed in range(1, 10_001)]))
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)
 @pytest.mark.parametrize("read_mode", ["read-index", "lease", "log"])
 def test_correct_raft_survives_1000_seeds_of_aimed_faults(read_mode: str) -> None:
     aimed = with_options(FIGURE_8, read_mode=read_mode)
@@ -215,6 +217,7 @@ def test_correct_raft_survives_1000_seeds_of_aimed_faults(read_mode: str) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)
 def test_lease_reads_hold_within_the_bound_over_1000_seeds() -> None:
     settings = with_options(LEASE_TEST, read_mode="lease")
     all_valid(run_sweep([config(s, max_drift=0.01, **settings) for s in range(1, 1001)]))
