@@ -173,6 +173,33 @@ class TestLosingLeadership:
         assert s.server(2).is_leader
         assert s.reply(request) == Reply("ok", 5)
 
+    def test_a_proposal_whose_index_is_reused_by_a_later_term_is_answered_retry(self) -> None:
+        s = Servers([1, 2, 3], config=QUIET, options=ServerOptions(redirect_when_deposed=False))
+        s.elect(1)
+        session = s.open_session(1)
+        base = s.server(1).node.log.last_index()
+        s.cut = {1}
+        first, second, third = (s.command(1, session, q, Write("x", q)) for q in (1, 2, 3))
+        s.deliver_all()
+        s.server(2).campaign()
+        s.drain(2)
+        s.deliver_all()  # server 2 leads term 2; its no-op at base + 1 commits on 2 and 3
+        s.cut = set()
+        s.tick(2)
+        s.deliver_all()  # server 1 learns: its entries from base + 1 on are replaced
+        assert s.reply(first) == RETRY, "another term's entry was applied at its index"
+        assert s.reply(second) is None and s.reply(third) is None
+        s.crash(2)
+        s.server(1).campaign()
+        s.drain(1)
+        s.deliver_all()  # server 1 leads term 3: its no-op lands at base + 2
+        assert s.reply(second) == RETRY
+        fourth = s.command(1, session, 4, Write("x", 4))  # proposed at base + 3
+        assert s.server(1).node.log.last_index() == base + 3
+        assert s.reply(third) == RETRY, "its index now holds a new proposal"
+        s.deliver_all()
+        assert s.reply(fourth) == Reply("ok", 4)
+
     def test_reads_waiting_for_confirmation_are_redirected(self) -> None:
         s = Servers([1, 2, 3], config=QUIET)
         s.elect(1)

@@ -19,4 +19,15 @@ Nothing here performs I/O, reads a clock, starts a thread or touches global rand
 is ticks, randomness comes from an injected :class:`random.Random`, persistence goes through an
 injected storage object. The deterministic simulator and the asyncio runtime host the same
 objects.
+
+Around the cores:
+
+- :mod:`archlab.consensus.server` — how a host drives a replica of the kv store (tick,
+  receive, request; drain -> sync, send, respond, in that order), whatever its protocol;
+  :class:`archlab.consensus.raft.server.RaftServer` is Raft's.
+- :mod:`archlab.consensus.simhost`, :mod:`archlab.consensus.simclient`,
+  :mod:`archlab.consensus.simscenario` — any such server in the deterministic simulator: the
+  host node, the client stub (sessions, redirects), the scenario scaffolding and the
+  leader-aimed nemesis; :mod:`archlab.consensus.scenarios` registers ``archlab sim raft``.
+- :mod:`archlab.consensus.experiments` — the 5.3 claims about Raft (Figure 16, partitions).
 """

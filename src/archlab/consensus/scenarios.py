@@ -39,6 +39,8 @@ from archlab.consensus.simscenario import (
     KEYS_OPTION,
     LEADER_FAULTS_OPTION,
     ON_VIOLATION_OPTION,
+    READS_OPTION,
+    VALUES_OPTION,
     ConsensusScenario,
     current_leader,
     observer_for,
@@ -164,6 +166,8 @@ class RaftScenario(ConsensusScenario):
         ScenarioOption("max_batch", 8, "Entries per AppendEntries message."),
         ScenarioOption("compact_after", 64, "Applied entries between two snapshots."),
         KEYS_OPTION,
+        VALUES_OPTION,
+        READS_OPTION,
         LEADER_FAULTS_OPTION,
         CHECKS_OPTION,
         ON_VIOLATION_OPTION,
@@ -191,5 +195,4 @@ class RaftScenario(ConsensusScenario):
             bootstrap=settings.bootstrap,
             nodes=config.nodes + spares,
             membership=ConfChangeChooser(max(1, min(config.nodes - 1, 2))),
-            keys=int(config.option("keys")),
         )

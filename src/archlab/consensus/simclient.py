@@ -67,9 +67,15 @@ def _scalar(value: Any) -> Value:
     raise ValueError(f"kv values are JSON scalars, got {value!r}")
 
 
-def kv_workload(keys: tuple[str, ...] = DEFAULT_KEYS, values: int = 5) -> RegisterWorkload:
-    """Reads, writes and compare-and-sets over several keys (the ``kv`` model's history)."""
-    return RegisterWorkload(keys=keys, values=values)
+def kv_workload(
+    keys: tuple[str, ...] = DEFAULT_KEYS, values: int = 5, reads: float = 0.5
+) -> RegisterWorkload:
+    """Reads (a share ``reads``), writes and compare-and-sets (half the rest each) over several
+    keys: the ``kv`` model's history."""
+    if not 0 <= reads <= 1:
+        raise ValueError(f"the share of reads must be in [0, 1], got {reads}")
+    rest = (1 - reads) / 2
+    return RegisterWorkload(reads=reads, writes=rest, cas=rest, keys=keys, values=values)
 
 
 class KVClientStub:

@@ -36,6 +36,15 @@ from archlab.sim.scenario import CheckOutcome, RunConfig, Scenario, ScenarioOpti
 from archlab.sim.world import Bootstrap, RunResult, World
 
 KEYS_OPTION = ScenarioOption("keys", 3, "Number of keys the workload reads, writes and cas-es.")
+READS_OPTION = ScenarioOption(
+    "read_share", 0.5, "Share of operations that are reads (the rest: writes and cas, half each)."
+)
+VALUES_OPTION = ScenarioOption(
+    "values",
+    5,
+    "Values are drawn from 0..N-1: few values make compare-and-sets succeed often, many make a "
+    "stale read stand out (an unfinished write of the same value could explain it).",
+)
 
 
 def observer_for(config: RunConfig) -> RunObserver:
@@ -50,14 +59,23 @@ def key_names(count: int) -> tuple[str, ...]:
 
 
 #: Faults of the current leader at the nemesis's pace, and isolations at leader events.
-LEADER_FAULTS = ("crash", "partition", "pause", "elected", "first-commit")
+LEADER_FAULTS = (
+    "crash",
+    "partition",
+    "pause",
+    "clock-skew",
+    "skew-isolate",
+    "elected",
+    "first-commit",
+)
 LEADER_FAULTS_OPTION = ScenarioOption(
     "leader_faults",
     "none",
-    "Also fault the leader: crash, partition (isolate) or pause it at the --nemesis-interval "
-    "pace; elected: isolate a new leader the moment it is elected (half the time); "
-    "first-commit: isolate a leader the moment it first commits in its term (half the time). "
-    "Comma-separated, or none.",
+    "Also fault the leader: crash, partition (isolate), pause it, skew its clock, or both skew "
+    "its clock and isolate it (skew-isolate), at the --nemesis-interval pace; elected: "
+    "isolate a new leader the moment it is elected (half "
+    "the time); first-commit: isolate a leader the moment it first commits in its term (half "
+    "the time). Comma-separated, or none.",
 )
 CHECKS_OPTION = ScenarioOption(
     "checks",
@@ -126,20 +144,27 @@ class ConsensusScenario(Scenario):
         bootstrap: Bootstrap | None = None,
         nodes: int | None = None,
         membership: MembershipHook | None = None,
-        keys: int = 3,
     ) -> ConsensusWorld:
-        """The world of one run: ``nodes`` hosts (default ``config.nodes``), kv clients."""
+        """The world of one run: ``nodes`` hosts (default ``config.nodes``), kv clients running
+        the workload that the ``keys`` and ``read_share`` options describe."""
         kwargs = config.world_kwargs()
         if nodes is not None:
             kwargs["nodes"] = nodes
         options = dict(config.options)
         stop = options.get("on_violation", "stop") == "stop"
+        reads = float(options.get("read_share", 0.5))
+        if not 0 <= reads <= 1:
+            raise ConfigError(f"--read-share must be in [0, 1], got {reads}")
+        keys = int(options.get("keys", 3))
+        values = int(options.get("values", 5))
+        if keys < 1 or values < 1:
+            raise ConfigError(f"--keys and --values must be at least 1, got {keys} and {values}")
         world = ConsensusWorld(
             observer=observer,
             stop_on_violation=stop,
             node_factory=node_factory,
             stub_factory=KVClientStub,
-            workload=kv_workload(key_names(keys)),
+            workload=kv_workload(key_names(keys), values=values, reads=reads),
             bootstrap=bootstrap,
             membership=membership,
             **kwargs,
@@ -183,9 +208,12 @@ LEADER_EVENTS = ("elected", "first-commit")
 class LeaderHunter:
     """A nemesis aimed at the leader (Jepsen's "kill the primary", sharpened).
 
-    ``crash``, ``partition``, ``pause``: after a quiet gap (exponential, mean the nemesis's
-    ``interval``) fault the server that currently leads (the highest term among running
-    servers) for a fault of the nemesis's ``duration`` (times 0.5-1.5), then start over.
+    ``crash``, ``partition``, ``pause``, ``clock-skew``: after a quiet gap (exponential, mean
+    the nemesis's ``interval``) fault the server that currently leads (the highest term among
+    running servers) for a fault of the nemesis's ``duration`` (times 0.5-1.5), then start over.
+    ``skew-isolate`` skews the leader's clock (as ``clock-skew`` does, within ``max_skew`` and
+    ``max_drift``) and cuts it off at the same instant: the situation a leader lease must
+    survive, a leader whose clock misbehaves losing its followers.
 
     ``elected``, ``first-commit``: at that moment of a leader's life — just elected; just
     committed (applied) its first entry of its term — isolate it, half the time, before the
@@ -226,9 +254,13 @@ class LeaderHunter:
         leader = current_leader(self.world)
         duration = self.spec.duration * self.rng.uniform(0.5, 1.5)
         if leader is not None:
-            shape = "isolate" if self.kind == "partition" else None
-            plan = FaultPlan(self.kind, self.world.sim.now, duration, (leader,), shape=shape)
-            self.world.nemesis.plan(plan)
+            now, nemesis = self.world.sim.now, self.world.nemesis
+            if self.kind == "skew-isolate":
+                nemesis.apply_now(FaultPlan("clock-skew", now, duration, (leader,)))
+                nemesis.apply_now(FaultPlan("partition", now, duration, (leader,), "isolate"))
+            else:
+                shape = "isolate" if self.kind == "partition" else None
+                nemesis.apply_now(FaultPlan(self.kind, now, duration, (leader,), shape=shape))
         self.world.sim.after(duration, self._schedule)
 
 

@@ -21,6 +21,11 @@ log), :mod:`.progress` (per-follower flow control, quorums), :mod:`.membership`
 batch, the persist-before-send check), :mod:`.config` (knobs, lease assumption, flaws), and the
 node itself: :mod:`.core` (state, role transitions), :mod:`.election`, :mod:`.replication`,
 :mod:`.reads`, assembled in :mod:`.node`.
+
+Around the node (import them from their modules): :mod:`.server` (:class:`RaftServer`, a
+replica of the kv store), :mod:`.simstorage` (storage on the simulator's disk),
+:mod:`.simnode` (a simulated Raft cluster), :mod:`.failover` and :mod:`.availability` (the
+trials behind the Raft experiments).
 """
 
 from archlab.consensus.raft.config import Flaws, RaftConfig, ReadMode

@@ -217,6 +217,9 @@ class RaftServer:
         except ProposalRejected as refused:
             self._respond(request.client, request.request_id, self._not_leader(refused.leader))
             return
+        earlier = self._proposals.get(index)
+        if earlier is not None:  # an attempt from an earlier term whose entry was replaced
+            self._respond(earlier.client, earlier.request_id, RETRY)
         self._proposals[index] = _Proposal(self.node.term, request.client, request.request_id)
         self._in_progress.add(key)
 
