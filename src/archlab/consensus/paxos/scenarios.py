@@ -86,5 +86,4 @@ class PaxosScenario(ConsensusScenario):
             settings.factory(observer),
             observer,
             bootstrap=settings.bootstrap,
-            keys=int(config.option("keys")),
         )

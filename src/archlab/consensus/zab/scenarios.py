@@ -80,5 +80,4 @@ class ZabScenario(ConsensusScenario):
             settings.factory(observer),
             observer,
             bootstrap=settings.bootstrap,
-            keys=int(config.option("keys")),
         )
