@@ -77,6 +77,19 @@ class TestPersistBeforeSend:
         storage.append(ready.entries)
         assert persist_violations(ready, storage) == []
 
+    def test_a_commit_index_alone_is_written_but_not_synced(self) -> None:
+        """Only entries, a snapshot, a term or a vote need an fsync; the commit index does not."""
+        node, storage = follower()
+        node.step(AppendEntries(1, 2, 1, 0, 0, (Entry(1, 1, b"a"),), commit=0))
+        first = node.ready()
+        assert first.must_sync, "a new term and an entry must be durable before the ack"
+        storage.persist(first.hard_state, first.entries, first.snapshot)
+        node.advance(first)
+        node.step(AppendEntries(1, 2, 1, 1, 1, (), commit=1))
+        second = node.ready()
+        assert second.hard_state is not None and second.hard_state.commit == 1
+        assert not second.entries and not second.must_sync
+
     def test_a_busy_cluster_never_sends_before_persisting(self) -> None:
         cluster = Cluster([1, 2, 3, 4, 5], strict_persist=False, compact_every=5)
         cluster.elect(1)

@@ -170,12 +170,12 @@ REGRESSIONS = [
     # (seed, settings, what the flaw's run is caught as)
     (1, {"options": {"flaw": "vote-without-log-check"}}, "state machine safety"),
     (
-        1,
+        3,
         {"options": {"flaw": "vote-without-log-check", "on_violation": "continue"}},
         "NOT linearizable",
     ),
     (1, {"options": {"flaw": "reply-before-persisting-vote"}}, "persist before send"),
-    (8, with_options(FIGURE_8, flaw="commit-previous-term"), "state machine safety"),
+    (2, with_options(FIGURE_8, flaw="commit-previous-term"), "state machine safety"),
     (9, with_options(FIGURE_8, flaw="commit-previous-term"), "state machine safety"),
     (
         16,

@@ -238,7 +238,8 @@ def test_file_storage_behaves_like_memory_storage_across_reopens(
     term = 1
     for op, a, b in ops:
         if op == "append":
-            first = max(model.first_index(), model.last_index() + 1 - a)
+            # A follower may replace its uncommitted tail, never a committed entry.
+            first = max(model.hard_state().commit + 1, model.last_index() + 1 - a)
             term += rng.random() < 0.3
             batch = _entries(first, b, term)
             model.persist(None, batch, None)

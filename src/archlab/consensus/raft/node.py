@@ -265,14 +265,21 @@ class RaftNode(Elections, Replication, Reads):
             raise RuntimeError("advance() the previous Ready before asking for another")
         self._flush()
         soft = self._soft_state()
+        hard = self._hard_state_for_ready()
+        entries = tuple(self.log.unstable_entries())
+        snapshot = self.log.unstable.snapshot
+        prev = self._prev_hard
         ready = Ready(
             soft_state=soft if soft != self._prev_soft else None,
-            hard_state=self._hard_state_for_ready(),
-            entries=tuple(self.log.unstable_entries()),
-            snapshot=self.log.unstable.snapshot,
+            hard_state=hard,
+            entries=entries,
+            snapshot=snapshot,
             messages=tuple(self._messages),
             committed_entries=tuple(self.log.next_committed_entries()),
             read_states=tuple(self._read_states),
+            must_sync=bool(entries)
+            or snapshot is not None
+            or (hard is not None and (hard.term, hard.vote) != (prev.term, prev.vote)),
         )
         self._messages = []
         self._read_states = []

@@ -39,11 +39,11 @@ class Ready:
     messages: tuple[Message, ...]
     committed_entries: tuple[Entry, ...]
     read_states: tuple[ReadState, ...]
-
-    @property
-    def must_sync(self) -> bool:
-        """Whether step 1 has anything to write (and so an fsync is due before sending)."""
-        return self.hard_state is not None or bool(self.entries) or self.snapshot is not None
+    #: Whether step 1 must be made durable (fsync) before step 2. True when there are entries,
+    #: a snapshot, or a new term or vote; a hard state that only moves the commit index is
+    #: written but need not be synced (as etcd's ``MustSync``): a commit index lost in a crash
+    #: is learned again from the leader, and nothing sent depends on it being durable.
+    must_sync: bool = True
 
     def is_empty(self) -> bool:
         return not (
