@@ -72,10 +72,10 @@ def cli() -> None:
 
     \b
     Start here:
-      archlab list                      the claims, in codex order
-      archlab run storage.compaction    measure one claim and see its verdict
-      archlab report                    measure them all, write one HTML report
-      archlab bench                     archlab against real peers, as ratios
+      archlab list                            the claims, in codex order
+      archlab run storage.compaction_styles   measure one claim and see its verdict
+      archlab report                          measure them all, write one HTML report
+      archlab bench                           archlab against real peers, as ratios
     """
 
 

@@ -300,7 +300,7 @@ def compare_command(before: Path, after: Path, as_json: bool) -> None:
     \b
     Examples:
       archlab compare results-main/ results/
-      archlab compare old/storage.compaction.json results/storage.compaction.json
+      archlab compare old/storage.compaction_styles.json results/storage.compaction_styles.json
     """
     a, b = _load_run(before), _load_run(after)
     common = sorted(set(a) & set(b))
