@@ -27,7 +27,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "estimate": "archlab.design.cli:estimate",
     "review": "archlab.design.cli:review",
     "design": "archlab.design.cli:design",
-    "cluster": "archlab.consensus.cli:cluster",
+    "cluster": "archlab.runtime.cli:cluster",
 }
 
 

@@ -13,7 +13,7 @@ pytest.importorskip("pysyncobj")
 
 
 def test_the_pysyncobj_cluster_serves_the_same_operations(tmp_path: Path) -> None:
-    from archlab.consensus.benchmarks import NODES, _start_pysyncobj
+    from archlab.runtime.benchmarks import NODES, _start_pysyncobj
     from archlab.runtime.client import ClusterClient
 
     with _start_pysyncobj(tmp_path) as (addresses, leader):
