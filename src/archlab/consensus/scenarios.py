@@ -28,9 +28,9 @@ import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.raft.config import Flaws, RaftConfig, ReadMode
 from archlab.consensus.raft.membership import ConfChange, ConfChangeError, ConfChangeKind
-from archlab.consensus.raft.node import ProposalRejected
 from archlab.consensus.raft.server import RaftServer, ServerOptions
 from archlab.consensus.raft.simnode import SimRaft
 from archlab.consensus.simhost import Admin, ServerNode, server_address

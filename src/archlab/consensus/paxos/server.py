@@ -25,10 +25,11 @@ from archlab.consensus.client import ClientRequest, Reply, encode_payload
 from archlab.consensus.kv import KVStateMachine
 from archlab.consensus.paxos.config import PaxosConfig
 from archlab.consensus.paxos.messages import Message
-from archlab.consensus.paxos.node import PaxosNode, PaxosStatus, ProposalRejected
+from archlab.consensus.paxos.node import PaxosNode, PaxosStatus
 from archlab.consensus.paxos.ready import PaxosReady, persist_violations
 from archlab.consensus.paxos.storage import PaxosStorage
 from archlab.consensus.paxos.types import Ballot, Chosen, Role, Snapshot, SoftState
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.replica import PendingRequests, ReplicaOptions, not_leader
 from archlab.consensus.server import Action, Applied, Note, SendMessage, SyncStorage
 

@@ -25,11 +25,12 @@ import random
 
 from archlab.consensus.client import ClientRequest, Reply, encode_payload
 from archlab.consensus.kv import KVStateMachine
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.replica import PendingRequests, ReplicaOptions, not_leader
 from archlab.consensus.server import Action, Applied, Note, SendMessage, SyncStorage
 from archlab.consensus.zab.config import ZabConfig
 from archlab.consensus.zab.messages import Message
-from archlab.consensus.zab.node import ProposalRejected, ZabNode, ZabStatus
+from archlab.consensus.zab.node import ZabNode, ZabStatus
 from archlab.consensus.zab.order import OrderChecker
 from archlab.consensus.zab.ready import ZabReady, persist_violations
 from archlab.consensus.zab.storage import ZabStorage
