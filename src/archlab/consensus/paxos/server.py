@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 
-from archlab.consensus.client import ClientRequest, Reply, encode_payload
+from archlab.consensus.client import ClientRequest, encode_payload
 from archlab.consensus.kv import KVStateMachine
 from archlab.consensus.paxos.config import PaxosConfig
 from archlab.consensus.paxos.messages import Message
@@ -94,12 +94,7 @@ class PaxosServer:
         try:
             slot = self.node.propose(data)
         except ProposalRejected as refused:
-            reply = (
-                not_leader(refused.leader)
-                if refused.leader != self.id
-                else Reply("fail", error="busy")
-            )
-            self.pending.respond(request.client, request.request_id, reply)
+            self.pending.refused(request, refused.leader, self.id)
             return
         self.pending.wait(slot, request, data)
 

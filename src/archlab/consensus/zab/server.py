@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 
-from archlab.consensus.client import ClientRequest, Reply, encode_payload
+from archlab.consensus.client import ClientRequest, encode_payload
 from archlab.consensus.kv import KVStateMachine
 from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.replica import PendingRequests, ReplicaOptions, not_leader
@@ -98,12 +98,7 @@ class ZabServer:
         try:
             position, zxid = self.node.propose(data)
         except ProposalRejected as refused:
-            reply = (
-                not_leader(refused.leader)
-                if refused.leader != self.id
-                else Reply("fail", error="busy")
-            )
-            self.pending.respond(request.client, request.request_id, reply)
+            self.pending.refused(request, refused.leader, self.id)
             return
         if self.order is not None:
             self.order.broadcast(self.id, zxid)
