@@ -86,6 +86,12 @@ class PendingRequests:
         self._by_position[position] = _Pending(request.client, request.request_id, data)
         self._keys.add((request.client, request.request_id))
 
+    def refused(self, request: ClientRequest, leader: int | None, me: int) -> None:
+        """The node refused to propose ``request``, naming ``leader``: ``busy`` if that is this
+        server ``me`` (it leads, with no room left), ``not-leader`` with the hint otherwise."""
+        reply = not_leader(leader) if leader != me else Reply("fail", error="busy")
+        self.respond(request.client, request.request_id, reply)
+
     def applied(self, position: int, data: bytes, reply: Reply | None) -> None:
         """Position ``position`` got ``data`` (``reply`` is the state machine's answer)."""
         pending = self._by_position.pop(position, None)

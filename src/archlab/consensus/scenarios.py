@@ -28,9 +28,9 @@ import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.raft.config import Flaws, RaftConfig, ReadMode
 from archlab.consensus.raft.membership import ConfChange, ConfChangeError, ConfChangeKind
-from archlab.consensus.raft.node import ProposalRejected
 from archlab.consensus.raft.server import RaftServer, ServerOptions
 from archlab.consensus.raft.simnode import SimRaft
 from archlab.consensus.simhost import Admin, ServerNode, server_address
@@ -42,6 +42,8 @@ from archlab.consensus.simscenario import (
     READS_OPTION,
     VALUES_OPTION,
     ConsensusScenario,
+    batching,
+    chosen_flaw,
     current_leader,
     observer_for,
 )
@@ -61,15 +63,10 @@ FLAWS = {
 def raft_settings(config: RunConfig) -> SimRaft:
     """The simulated Raft cluster a run configuration asks for."""
     read_mode = str(config.option("read_mode"))
-    flaw = str(config.option("flaw"))
     if read_mode not in READ_MODES:
         raise ConfigError(f"--read-mode: {read_mode!r} is not one of {', '.join(READ_MODES)}")
-    if flaw not in FLAWS:
-        raise ConfigError(f"--flaw: {flaw!r} is not one of {', '.join(FLAWS)}")
-    max_batch = int(config.option("max_batch"))
-    compact_after = int(config.option("compact_after"))
-    if max_batch < 1 or compact_after < 1:
-        raise ConfigError("--max-batch and --compact-after must be at least 1")
+    flaws = chosen_flaw(config, FLAWS)
+    max_batch, compact_after = batching(config)
     bound = float(config.option("lease_drift_bound"))
     if not 0 <= bound < 1:
         raise ConfigError(f"--lease-drift-bound must be in [0, 1), got {bound}")
@@ -81,7 +78,7 @@ def raft_settings(config: RunConfig) -> SimRaft:
         max_clock_drift=bound,
         max_entries_per_msg=max_batch,
         max_inflight=64,
-        flaws=FLAWS[flaw],
+        flaws=flaws,
     )
     options = ServerOptions(
         compact_after=compact_after, log_reads=read_mode == "log", check_persist=True

@@ -13,27 +13,36 @@ A protocol's scenario subclasses :class:`ConsensusScenario`, declares its option
 its world with :meth:`ConsensusScenario.world`::
 
     @register_scenario
-    class PaxosScenario(ConsensusScenario):
-        name = "paxos"
-        summary = "Multi-Paxos replicating a key-value store"
+    class RaftScenario(ConsensusScenario):
+        name = "raft"
+        summary = "Raft replicating a key-value store"
 
         def build(self, config: RunConfig) -> World:
-            observer = RunObserver()
-            factory = paxos_node_factory(..., observer)
-            return self.world(config, factory, observer, bootstrap=...)
+            observer = observer_for(config)
+            settings = raft_settings(config)
+            return self.world(config, settings.factory(observer), observer, bootstrap=...)
+
+A protocol with a static membership (Multi-Paxos, Zab) subclasses
+:class:`StaticConsensusScenario` instead and only says how its simulated cluster is set up
+(:meth:`StaticConsensusScenario.settings`). :func:`chosen_flaw` and :func:`batching` read the
+``--flaw``, ``--max-batch`` and ``--compact-after`` options every protocol's scenario has.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from archlab.consensus.simclient import KVClientStub, kv_workload
 from archlab.consensus.simhost import RunObserver, ServerNode
 from archlab.errors import ConfigError
+from archlab.sim.disk import Disk
 from archlab.sim.nemesis import FaultPlan, MembershipHook
 from archlab.sim.process import Address, NodeFactory
 from archlab.sim.scenario import CheckOutcome, RunConfig, Scenario, ScenarioOption
 from archlab.sim.world import Bootstrap, RunResult, World
+
+F = TypeVar("F")
 
 KEYS_OPTION = ScenarioOption("keys", 3, "Number of keys the workload reads, writes and cas-es.")
 READS_OPTION = ScenarioOption(
@@ -50,6 +59,23 @@ VALUES_OPTION = ScenarioOption(
 def observer_for(config: RunConfig) -> RunObserver:
     """The observer a run's ``--checks`` asks for."""
     return RunObserver(invariants=dict(config.options).get("checks", "all") == "all")
+
+
+def chosen_flaw(config: RunConfig, flaws: Mapping[str, F]) -> F:
+    """The flaws the run's ``--flaw`` names (one of ``flaws``'s keys)."""
+    flaw = str(config.option("flaw"))
+    if flaw not in flaws:
+        raise ConfigError(f"--flaw: {flaw!r} is not one of {', '.join(flaws)}")
+    return flaws[flaw]
+
+
+def batching(config: RunConfig) -> tuple[int, int]:
+    """The run's ``--max-batch`` and ``--compact-after``, each at least 1."""
+    max_batch = int(config.option("max_batch"))
+    compact_after = int(config.option("compact_after"))
+    if max_batch < 1 or compact_after < 1:
+        raise ConfigError("--max-batch and --compact-after must be at least 1")
+    return max_batch, compact_after
 
 
 def key_names(count: int) -> tuple[str, ...]:
@@ -188,6 +214,45 @@ class ConsensusScenario(Scenario):
             outcome.details,
             outcome.highlight,
             outcome.order,
+        )
+
+
+class SimCluster(Protocol):
+    """How a protocol's servers run on simulated hosts (``SimPaxos``, ``SimZab``)."""
+
+    def bootstrap(self, address: Address, servers: tuple[Address, ...], disk: Disk) -> None: ...
+
+    def factory(self, observer: RunObserver | None = None) -> NodeFactory: ...
+
+
+class StaticConsensusScenario(ConsensusScenario):
+    """A consensus scenario whose cluster has a static membership (no reconfiguration)."""
+
+    #: The protocol's name in messages ("Multi-Paxos").
+    protocol: ClassVar[str]
+
+    def settings(self, config: RunConfig) -> SimCluster:
+        """The simulated cluster ``config``'s options ask for."""
+        raise NotImplementedError
+
+    def build(self, config: RunConfig) -> World:
+        refuse_unsupported(self.protocol, config)
+        settings = self.settings(config)
+        observer = RunObserver()
+        return self.world(
+            config,
+            settings.factory(observer),
+            observer,
+            bootstrap=settings.bootstrap,
+        )
+
+
+def refuse_unsupported(protocol: str, config: RunConfig) -> None:
+    """Static membership and stable storage: say so rather than run something else."""
+    if "membership" in config.nemesis.faults:
+        raise ConfigError(
+            f"--nemesis membership: {protocol} here has a static membership (no reconfiguration);"
+            " use raft for membership changes"
         )
 
 

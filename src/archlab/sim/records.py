@@ -7,7 +7,8 @@ rather than read back as wrong data:
 - :class:`RecordLog` appends frames ``[length u32][crc32 u32][payload]``. :meth:`RecordLog.open`
   scans the file, keeps the longest prefix of intact frames and cuts off a torn tail
   (reported in :attr:`RecordLog.recovered_torn_bytes`). :meth:`RecordLog.truncate` drops
-  records from an index on (a Raft follower discarding a conflicting suffix).
+  records from an index on (a Raft follower discarding a conflicting suffix);
+  :meth:`RecordLog.rewrite` replaces the whole log atomically (after compacting it).
 - :func:`write_state` / :func:`read_state` keep one framed JSON value in a file replaced
   atomically (temporary file + rename): after a crash it holds the old or the new value.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from collections.abc import Iterable
 from typing import Any
 
 from archlab.sim.disk import Disk
@@ -83,6 +85,13 @@ class RecordLog:
         else:
             disk.create(path)
         return log
+
+    @classmethod
+    def rewrite(cls, disk: Disk, path: str, payloads: Iterable[bytes]) -> RecordLog:
+        """Replace the log by one holding exactly ``payloads``, atomically (a new file renamed
+        over the old one: after a crash, the old records or the new); returns it opened."""
+        disk.replace(path, b"".join(frame(p) for p in payloads))
+        return cls.open(disk, path)
 
     def __len__(self) -> int:
         return len(self._records)

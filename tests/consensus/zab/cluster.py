@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from archlab.consensus.client import Command, OpenSession, Payload, Write, encode_payload
+from archlab.consensus.client import OpenSession, encode_payload
 from archlab.consensus.kv import KVStateMachine
 from archlab.consensus.zab import (
     Flaws,
@@ -32,6 +31,7 @@ from archlab.consensus.zab import (
     persist_violations,
 )
 from archlab.consensus.zab.order import OrderChecker
+from tests.consensus.pool import PooledCluster
 
 
 class InvariantViolation(AssertionError):
@@ -47,7 +47,7 @@ def durable_segments(storage: MemoryZabStorage) -> dict[int, int]:
 
 
 @dataclass
-class ZabCluster:
+class ZabCluster(PooledCluster):
     ids: list[int]
     seed: int = 0
     election_tick: int = 4
@@ -170,63 +170,7 @@ class ZabCluster:
         node.compact(snapshot)
         return True
 
-    # -- network --------------------------------------------------------------------------
-
-    def connected(self, a: int, b: int) -> bool:
-        return self.groups.get(a, 0) == self.groups.get(b, 0)
-
-    def partition(self, *groups: list[int]) -> None:
-        self.groups = {node: number for number, group in enumerate(groups) for node in group}
-
-    def heal(self) -> None:
-        self.groups = {}
-
-    def deliver_at(self, position: int) -> None:
-        self.deliver(self.pool.pop(position))
-
-    def deliver(self, message: Message) -> None:
-        node = self.nodes.get(message.dst)
-        if node is None or not self.connected(message.src, message.dst):
-            return
-        node.step(message)
-        self.process(message.dst)
-
-    def deliver_all(self, max_messages: int = 100_000) -> int:
-        count = 0
-        while self.pool and count < max_messages:
-            self.deliver_at(0)
-            count += 1
-        return count
-
-    def deliver_where(self, predicate: Callable[[Message], bool], limit: int = 10_000) -> int:
-        count = 0
-        while count < limit:
-            position = next((i for i, m in enumerate(self.pool) if predicate(m)), None)
-            if position is None:
-                break
-            self.deliver_at(position)
-            count += 1
-        return count
-
-    def drop_where(self, predicate: Callable[[Message], bool]) -> int:
-        before = len(self.pool)
-        self.pool = [m for m in self.pool if not predicate(m)]
-        return before - len(self.pool)
-
     # -- time and clients -----------------------------------------------------------------
-
-    def tick(self, node_id: int, times: int = 1) -> None:
-        for _ in range(times):
-            node = self.nodes[node_id]
-            if node is None:
-                return
-            node.tick()
-            self.process(node_id)
-
-    def tick_all(self, times: int = 1) -> None:
-        for _ in range(times):
-            for node_id in list(self.nodes):
-                self.tick(node_id)
 
     def run(self, rounds: int = 20) -> None:
         """Deliver everything and tick every node, ``rounds`` times."""
@@ -244,16 +188,6 @@ class ZabCluster:
                 return leader
             self.tick_all()
         return self.leader()
-
-    def next_payload(self) -> bytes:
-        self._next_payload += 1
-        payload: Payload
-        if self.session is None:
-            payload = OpenSession()
-        else:
-            key = f"k{self._next_payload % 3}"
-            payload = Command(self.session, self._next_payload, Write(key, self._next_payload))
-        return encode_payload(payload)
 
     def propose(self, node_id: int, data: bytes | None = None) -> Zxid | None:
         node = self.nodes[node_id]

@@ -35,10 +35,11 @@ from archlab.consensus.paxos.messages import (
     Promise,
     Reject,
 )
-from archlab.consensus.paxos.node import PaxosNode, PaxosStatus, ProposalRejected
+from archlab.consensus.paxos.node import PaxosNode, PaxosStatus
 from archlab.consensus.paxos.ready import PaxosReady, persist_violations
 from archlab.consensus.paxos.storage import MemoryPaxosStorage, PaxosStorage
 from archlab.consensus.paxos.types import ZERO, Ballot, Chosen, Role, Slot, Snapshot, SoftState
+from archlab.consensus.proposal import ProposalRejected
 
 __all__ = [
     "ZERO",

@@ -32,15 +32,7 @@ from archlab.consensus.paxos.messages import (
 from archlab.consensus.paxos.proposer import Proposer
 from archlab.consensus.paxos.ready import PaxosReady
 from archlab.consensus.paxos.types import Ballot, Role, Snapshot, SoftState
-
-
-class ProposalRejected(Exception):
-    """This node cannot take a proposal now; ``leader`` is its best guess of who can."""
-
-    def __init__(self, reason: str, leader: int | None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.leader = leader
+from archlab.consensus.proposal import ProposalRejected
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,32 +15,23 @@ from __future__ import annotations
 from archlab.consensus.paxos.config import Flaws, PaxosConfig
 from archlab.consensus.paxos.simnode import SimPaxos
 from archlab.consensus.replica import ReplicaOptions
-from archlab.consensus.simhost import RunObserver
-from archlab.consensus.simscenario import KEYS_OPTION, ConsensusScenario
-from archlab.errors import ConfigError
+from archlab.consensus.simscenario import (
+    KEYS_OPTION,
+    StaticConsensusScenario,
+    batching,
+    chosen_flaw,
+    refuse_unsupported,
+)
 from archlab.sim.scenario import RunConfig, ScenarioOption, register_scenario
-from archlab.sim.world import World
+
+__all__ = ["FLAWS", "PaxosScenario", "paxos_settings", "refuse_unsupported"]
 
 FLAWS = {"none": Flaws(), "skip-phase1": Flaws(skip_phase1_after_leader_change=True)}
 
 
-def refuse_unsupported(protocol: str, config: RunConfig) -> None:
-    """Static membership and stable storage: say so rather than run something else."""
-    if "membership" in config.nemesis.faults:
-        raise ConfigError(
-            f"--nemesis membership: {protocol} here has a static membership (no reconfiguration);"
-            " use raft for membership changes"
-        )
-
-
 def paxos_settings(config: RunConfig) -> SimPaxos:
-    flaw = str(config.option("flaw"))
-    if flaw not in FLAWS:
-        raise ConfigError(f"--flaw: {flaw!r} is not one of {', '.join(FLAWS)}")
-    max_batch = int(config.option("max_batch"))
-    compact_after = int(config.option("compact_after"))
-    if max_batch < 1 or compact_after < 1:
-        raise ConfigError("--max-batch and --compact-after must be at least 1")
+    flaws = chosen_flaw(config, FLAWS)
+    max_batch, compact_after = batching(config)
     paxos = PaxosConfig(
         id=1,
         members=frozenset({1}),
@@ -48,15 +39,16 @@ def paxos_settings(config: RunConfig) -> SimPaxos:
         heartbeat_tick=1,
         max_batch=max_batch,
         max_inflight=256,
-        flaws=FLAWS[flaw],
+        flaws=flaws,
     )
     options = ReplicaOptions(compact_after=compact_after, check_persist=True)
     return SimPaxos(config=paxos, options=options, tick=0.01)
 
 
 @register_scenario
-class PaxosScenario(ConsensusScenario):
+class PaxosScenario(StaticConsensusScenario):
     name = "paxos"
+    protocol = "Multi-Paxos"
     summary = "Multi-Paxos replicating a key-value store (phase 1 per ballot, batched phase 2)"
     options = (
         ScenarioOption(
@@ -77,13 +69,5 @@ class PaxosScenario(ConsensusScenario):
         "archlab sim paxos --seed 3 --nemesis partition --history h.jsonl --timeline t.html",
     )
 
-    def build(self, config: RunConfig) -> World:
-        refuse_unsupported("Multi-Paxos", config)
-        settings = paxos_settings(config)
-        observer = RunObserver()
-        return self.world(
-            config,
-            settings.factory(observer),
-            observer,
-            bootstrap=settings.bootstrap,
-        )
+    def settings(self, config: RunConfig) -> SimPaxos:
+        return paxos_settings(config)

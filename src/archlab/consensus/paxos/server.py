@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import random
 
-from archlab.consensus.client import ClientRequest, Reply, encode_payload
+from archlab.consensus.client import ClientRequest, encode_payload
 from archlab.consensus.kv import KVStateMachine
 from archlab.consensus.paxos.config import PaxosConfig
 from archlab.consensus.paxos.messages import Message
-from archlab.consensus.paxos.node import PaxosNode, PaxosStatus, ProposalRejected
+from archlab.consensus.paxos.node import PaxosNode, PaxosStatus
 from archlab.consensus.paxos.ready import PaxosReady, persist_violations
 from archlab.consensus.paxos.storage import PaxosStorage
 from archlab.consensus.paxos.types import Ballot, Chosen, Role, Snapshot, SoftState
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.replica import PendingRequests, ReplicaOptions, not_leader
 from archlab.consensus.server import Action, Applied, Note, SendMessage, SyncStorage
 
@@ -93,12 +94,7 @@ class PaxosServer:
         try:
             slot = self.node.propose(data)
         except ProposalRejected as refused:
-            reply = (
-                not_leader(refused.leader)
-                if refused.leader != self.id
-                else Reply("fail", error="busy")
-            )
-            self.pending.respond(request.client, request.request_id, reply)
+            self.pending.refused(request, refused.leader, self.id)
             return
         self.pending.wait(slot, request, data)
 

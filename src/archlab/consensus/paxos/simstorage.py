@@ -28,8 +28,9 @@ from collections.abc import Sequence
 
 from archlab.consensus.paxos.storage import MemoryPaxosStorage
 from archlab.consensus.paxos.types import Ballot, Slot, Snapshot
+from archlab.consensus.simdisk import DiskMirror
 from archlab.sim.disk import Disk
-from archlab.sim.records import RecordLog, frame, read_state, write_state
+from archlab.sim.records import RecordLog, read_state, write_state
 
 MEMBER_FILE = "paxos.member"
 PROMISED_FILE = "paxos.promised"
@@ -48,21 +49,10 @@ def decode_slot(record: bytes) -> Slot:
     return Slot(index, Ballot(round_, node), record[_HEADER.size :], bool(chosen))
 
 
-class DiskPaxosStorage:
+class DiskPaxosStorage(DiskMirror[MemoryPaxosStorage]):
     """A Multi-Paxos storage whose durability is the simulated disk's."""
 
-    def __init__(self, disk: Disk, mirror: MemoryPaxosStorage, log: RecordLog) -> None:
-        self.disk = disk
-        self._mirror = mirror
-        self._log = log
-        #: Whether this disk has held the node's state since the cluster was created (a wiped
-        #: one has not: its promises and acceptances are forgotten).
-        self.voter = disk.exists(MEMBER_FILE)
-
-    @staticmethod
-    def bootstrap(disk: Disk) -> None:
-        """Mark a founding member's disk (see :attr:`voter`)."""
-        write_state(disk, MEMBER_FILE, {"voter": True})
+    member_file = MEMBER_FILE
 
     @classmethod
     def open(cls, disk: Disk) -> DiskPaxosStorage:
@@ -115,6 +105,5 @@ class DiskPaxosStorage:
     def _rewrite(self, snapshot: Snapshot) -> None:
         body = {"index": snapshot.index, "data": base64.b64encode(snapshot.data).decode("ascii")}
         write_state(self.disk, SNAP_FILE, body)
-        records = b"".join(frame(encode_slot(s)) for s in self._mirror.slots())
-        self.disk.replace(LOG_FILE, records)
-        self._log = RecordLog.open(self.disk, LOG_FILE)
+        records = (encode_slot(s) for s in self._mirror.slots())
+        self._log = RecordLog.rewrite(self.disk, LOG_FILE, records)

@@ -28,6 +28,7 @@ replica of the kv store), :mod:`.simstorage` (storage on the simulator's disk),
 trials behind the Raft experiments).
 """
 
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.raft.config import Flaws, RaftConfig, ReadMode
 from archlab.consensus.raft.membership import (
     ConfChange,
@@ -47,7 +48,7 @@ from archlab.consensus.raft.messages import (
     VoteRequest,
     VoteResponse,
 )
-from archlab.consensus.raft.node import PeerStatus, ProposalRejected, RaftNode, Status
+from archlab.consensus.raft.node import PeerStatus, RaftNode, Status
 from archlab.consensus.raft.progress import ProgressState
 from archlab.consensus.raft.ready import Ready, persist_violations
 from archlab.consensus.raft.storage import (

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.raft.election import Elections
 from archlab.consensus.raft.membership import ConfChange, apply_change
 from archlab.consensus.raft.messages import (
@@ -59,19 +60,6 @@ from archlab.consensus.raft.types import (
     SnapshotMetadata,
     SoftState,
 )
-
-
-class ProposalRejected(Exception):
-    """A proposal, configuration change or read this node cannot take now.
-
-    ``leader`` is the node's best guess of the leader (``None`` if it knows none): the client
-    should retry there.
-    """
-
-    def __init__(self, reason: str, leader: int | None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.leader = leader
 
 
 @dataclass(frozen=True, slots=True)

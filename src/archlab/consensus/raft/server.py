@@ -57,10 +57,11 @@ from archlab.consensus.client import (
     encode_payload,
 )
 from archlab.consensus.kv import DEFAULT_MAX_SESSIONS, KVStateMachine
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.raft.config import RaftConfig
 from archlab.consensus.raft.membership import ConfChange
 from archlab.consensus.raft.messages import Message
-from archlab.consensus.raft.node import ProposalRejected, RaftNode, Status
+from archlab.consensus.raft.node import RaftNode, Status
 from archlab.consensus.raft.ready import Ready, persist_violations
 from archlab.consensus.raft.storage import DurableStorage
 from archlab.consensus.raft.types import Entry, EntryKind, ReadState, Role, Snapshot, SoftState

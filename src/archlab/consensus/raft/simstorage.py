@@ -38,7 +38,7 @@ from archlab.consensus.raft.types import (
 )
 from archlab.errors import ArchlabError
 from archlab.sim.disk import Disk
-from archlab.sim.records import RecordLog, frame, read_state, write_state
+from archlab.sim.records import RecordLog, read_state, write_state
 
 HARD_FILE = "raft.hard"
 SNAP_FILE = "raft.snap"
@@ -181,5 +181,4 @@ class DiskStorage:
 
     def _write_snapshot_and_log(self, snapshot: Snapshot, entries: list[Entry]) -> None:
         write_state(self.disk, SNAP_FILE, _snapshot_to_json(snapshot))
-        self.disk.replace(LOG_FILE, b"".join(frame(encode_entry(e)) for e in entries))
-        self._log = RecordLog.open(self.disk, LOG_FILE)
+        self._log = RecordLog.rewrite(self.disk, LOG_FILE, (encode_entry(e) for e in entries))

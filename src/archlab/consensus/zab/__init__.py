@@ -20,6 +20,7 @@ and :mod:`.scenarios` (``archlab sim zab``); :mod:`.primary_order` and :mod:`.ex
 (the primary-order experiment).
 """
 
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.zab.config import Flaws, ZabConfig
 from archlab.consensus.zab.core import ZabSafetyError
 from archlab.consensus.zab.history import History, common_point
@@ -35,7 +36,7 @@ from archlab.consensus.zab.messages import (
     Ping,
     Proposal,
 )
-from archlab.consensus.zab.node import ProposalRejected, ZabNode, ZabStatus
+from archlab.consensus.zab.node import ZabNode, ZabStatus
 from archlab.consensus.zab.ready import ZabReady, persist_violations
 from archlab.consensus.zab.storage import MemoryZabStorage, ZabStorage
 from archlab.consensus.zab.types import (

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from archlab.consensus.staticconfig import StaticClusterConfig
+
 
 @dataclass(frozen=True, slots=True)
 class Flaws:
@@ -38,7 +40,7 @@ class Flaws:
 
 
 @dataclass(frozen=True, slots=True)
-class ZabConfig:
+class ZabConfig(StaticClusterConfig):
     id: int
     members: frozenset[int]
     election_tick: int = 10
@@ -56,26 +58,8 @@ class ZabConfig:
     flaws: Flaws = field(default_factory=Flaws)
 
     def __post_init__(self) -> None:
-        if self.id <= 0:
-            raise ValueError(f"node ids are positive integers, got {self.id}")
-        if self.id not in self.members or any(m <= 0 for m in self.members):
-            raise ValueError(f"node {self.id} must be one of the members {sorted(self.members)}")
-        if self.heartbeat_tick < 1:
-            raise ValueError("heartbeat_tick must be at least 1")
-        if self.election_tick <= self.heartbeat_tick:
-            raise ValueError("election_tick must be greater than heartbeat_tick")
-        if self.election_tick_max is not None and self.election_tick_max < self.election_tick:
-            raise ValueError("election_tick_max must be at least election_tick")
+        self._check_cluster()
         if self.finalize_ticks < 0 or self.establish_ticks < 1:
             raise ValueError("finalize_ticks must be >= 0 and establish_ticks >= 1")
         if self.max_batch < 1 or self.max_inflight < 1:
             raise ValueError("max_batch and max_inflight must be at least 1")
-
-    @property
-    def quorum(self) -> int:
-        return len(self.members) // 2 + 1
-
-    @property
-    def timeout_range(self) -> tuple[int, int]:
-        high = self.election_tick_max
-        return self.election_tick, (2 * self.election_tick - 1 if high is None else high)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.zab.config import ZabConfig
 from archlab.consensus.zab.election import Election
 from archlab.consensus.zab.follower import Follower
@@ -32,15 +33,6 @@ from archlab.consensus.zab.messages import (
 from archlab.consensus.zab.ready import ZabReady
 from archlab.consensus.zab.storage import ZabStorage
 from archlab.consensus.zab.types import Phase, ServerState, Snapshot, SoftState, Zxid
-
-
-class ProposalRejected(Exception):
-    """This node cannot take a proposal now; ``leader`` is its best guess of who can."""
-
-    def __init__(self, reason: str, leader: int | None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.leader = leader
 
 
 @dataclass(frozen=True, slots=True)

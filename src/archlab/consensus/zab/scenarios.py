@@ -14,27 +14,23 @@ static: ``--nemesis membership`` is refused.
 
 from __future__ import annotations
 
-from archlab.consensus.paxos.scenarios import refuse_unsupported
 from archlab.consensus.replica import ReplicaOptions
-from archlab.consensus.simhost import RunObserver
-from archlab.consensus.simscenario import KEYS_OPTION, ConsensusScenario
+from archlab.consensus.simscenario import (
+    KEYS_OPTION,
+    StaticConsensusScenario,
+    batching,
+    chosen_flaw,
+)
 from archlab.consensus.zab.config import Flaws, ZabConfig
 from archlab.consensus.zab.simnode import SimZab
-from archlab.errors import ConfigError
 from archlab.sim.scenario import RunConfig, ScenarioOption, register_scenario
-from archlab.sim.world import World
 
 FLAWS = {"none": Flaws(), "skip-sync": Flaws(skip_synchronization=True)}
 
 
 def zab_settings(config: RunConfig) -> SimZab:
-    flaw = str(config.option("flaw"))
-    if flaw not in FLAWS:
-        raise ConfigError(f"--flaw: {flaw!r} is not one of {', '.join(FLAWS)}")
-    max_batch = int(config.option("max_batch"))
-    compact_after = int(config.option("compact_after"))
-    if max_batch < 1 or compact_after < 1:
-        raise ConfigError("--max-batch and --compact-after must be at least 1")
+    flaws = chosen_flaw(config, FLAWS)
+    max_batch, compact_after = batching(config)
     zab = ZabConfig(
         id=1,
         members=frozenset({1}),
@@ -43,15 +39,16 @@ def zab_settings(config: RunConfig) -> SimZab:
         establish_ticks=40,
         max_batch=max_batch,
         max_inflight=256,
-        flaws=FLAWS[flaw],
+        flaws=flaws,
     )
     options = ReplicaOptions(compact_after=compact_after, check_persist=True)
     return SimZab(config=zab, options=options, tick=0.01)
 
 
 @register_scenario
-class ZabScenario(ConsensusScenario):
+class ZabScenario(StaticConsensusScenario):
     name = "zab"
+    protocol = "Zab"
     summary = "Zab replicating a key-value store (election, discovery, synchronization, broadcast)"
     options = (
         ScenarioOption(
@@ -71,13 +68,5 @@ class ZabScenario(ConsensusScenario):
         "archlab sim zab --seed 3 --nemesis crash --history h.jsonl --timeline t.html",
     )
 
-    def build(self, config: RunConfig) -> World:
-        refuse_unsupported("Zab", config)
-        settings = zab_settings(config)
-        observer = RunObserver()
-        return self.world(
-            config,
-            settings.factory(observer),
-            observer,
-            bootstrap=settings.bootstrap,
-        )
+    def settings(self, config: RunConfig) -> SimZab:
+        return zab_settings(config)

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import random
 
-from archlab.consensus.client import ClientRequest, Reply, encode_payload
+from archlab.consensus.client import ClientRequest, encode_payload
 from archlab.consensus.kv import KVStateMachine
+from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.replica import PendingRequests, ReplicaOptions, not_leader
 from archlab.consensus.server import Action, Applied, Note, SendMessage, SyncStorage
 from archlab.consensus.zab.config import ZabConfig
 from archlab.consensus.zab.messages import Message
-from archlab.consensus.zab.node import ProposalRejected, ZabNode, ZabStatus
+from archlab.consensus.zab.node import ZabNode, ZabStatus
 from archlab.consensus.zab.order import OrderChecker
 from archlab.consensus.zab.ready import ZabReady, persist_violations
 from archlab.consensus.zab.storage import ZabStorage
@@ -97,12 +98,7 @@ class ZabServer:
         try:
             position, zxid = self.node.propose(data)
         except ProposalRejected as refused:
-            reply = (
-                not_leader(refused.leader)
-                if refused.leader != self.id
-                else Reply("fail", error="busy")
-            )
-            self.pending.respond(request.client, request.request_id, reply)
+            self.pending.refused(request, refused.leader, self.id)
             return
         if self.order is not None:
             self.order.broadcast(self.id, zxid)

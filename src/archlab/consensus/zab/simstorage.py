@@ -23,11 +23,12 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
+from archlab.consensus.simdisk import DiskMirror
 from archlab.consensus.zab.storage import MemoryZabStorage
 from archlab.consensus.zab.types import HardState, Snapshot, Txn, Zxid
 from archlab.errors import ArchlabError
 from archlab.sim.disk import Disk
-from archlab.sim.records import RecordLog, frame, read_state, write_state
+from archlab.sim.records import RecordLog, read_state, write_state
 
 MEMBER_FILE = "zab.member"
 EPOCHS_FILE = "zab.epochs"
@@ -64,20 +65,10 @@ def _snapshot_from_json(body: dict[str, Any]) -> Snapshot:
     return Snapshot(zxid, int(body["length"]), segments, base64.b64decode(body["data"]))
 
 
-class DiskZabStorage:
+class DiskZabStorage(DiskMirror[MemoryZabStorage]):
     """A Zab storage whose durability is the simulated disk's."""
 
-    def __init__(self, disk: Disk, mirror: MemoryZabStorage, log: RecordLog) -> None:
-        self.disk = disk
-        self._mirror = mirror
-        self._log = log
-        #: Whether this disk has held the node's state since the cluster was created.
-        self.voter = disk.exists(MEMBER_FILE)
-
-    @staticmethod
-    def bootstrap(disk: Disk) -> None:
-        """Mark a founding member's disk (see :attr:`voter`)."""
-        write_state(disk, MEMBER_FILE, {"voter": True})
+    member_file = MEMBER_FILE
 
     @classmethod
     def open(cls, disk: Disk) -> DiskZabStorage:
@@ -139,6 +130,5 @@ class DiskZabStorage:
 
     def _rewrite(self) -> None:
         write_state(self.disk, SNAP_FILE, _snapshot_to_json(self._mirror.snapshot()))
-        records = b"".join(frame(encode_txn(t)) for t in self._mirror.txns())
-        self.disk.replace(LOG_FILE, records)
-        self._log = RecordLog.open(self.disk, LOG_FILE)
+        records = (encode_txn(t) for t in self._mirror.txns())
+        self._log = RecordLog.rewrite(self.disk, LOG_FILE, records)
