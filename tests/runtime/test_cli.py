@@ -44,10 +44,31 @@ def test_no_cluster_in_the_directory(tmp_path: Path) -> None:
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_port_in_use_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    with socket.socket() as busy:
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _busy_port_with_free_neighbours() -> socket.socket:
+    """A listening socket whose port's neighbours are free (this machine is shared)."""
+    for _ in range(50):
+        busy = socket.socket()
         busy.bind(("127.0.0.1", 0))
-        busy.listen()
+        port = busy.getsockname()[1]
+        if _bindable(port - 1) and _bindable(port + 1):
+            busy.listen()
+            return busy
+        busy.close()
+    raise AssertionError("found no port with free neighbours")
+
+
+def test_a_port_in_use_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    # The busy port is the cluster's second: the error must name it, not a neighbour.
+    with _busy_port_with_free_neighbours() as busy:
         port = busy.getsockname()[1]
         result = run_cli(
             ["cluster", "up", "raft", "--dir", str(tmp_path), "--base-port", str(port - 1)]
