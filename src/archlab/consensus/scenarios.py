@@ -24,7 +24,6 @@ Options of this scenario:
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -48,6 +47,7 @@ from archlab.consensus.simscenario import (
     observer_for,
 )
 from archlab.errors import ConfigError
+from archlab.randomness import RandomSource
 from archlab.sim.scenario import RunConfig, ScenarioOption, register_scenario
 from archlab.sim.world import World
 
@@ -97,7 +97,7 @@ class ConfChangeChooser:
     def __init__(self, min_voters: int) -> None:
         self.min_voters = min_voters
 
-    def __call__(self, world: World, rng: random.Random) -> str:
+    def __call__(self, world: World, rng: RandomSource) -> str:
         address = current_leader(world)
         if address is None:
             return "no leader: no change"

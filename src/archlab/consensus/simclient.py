@@ -24,7 +24,6 @@ a write or cas with its own value), ``fail`` is a compare that failed, and a ser
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from archlab.consensus.client import (
@@ -39,6 +38,7 @@ from archlab.consensus.client import (
     Write,
 )
 from archlab.consensus.simhost import server_address
+from archlab.randomness import RandomSource
 from archlab.sim.client import Completion, Redirect
 from archlab.sim.process import Address, Op
 from archlab.sim.workload import RegisterWorkload
@@ -84,7 +84,7 @@ class KVClientStub:
     def __init__(
         self,
         servers: tuple[Address, ...],
-        rng: random.Random,
+        rng: RandomSource,
         retry_delay: float = 0.01,
     ) -> None:
         self.servers = servers

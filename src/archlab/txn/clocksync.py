@@ -18,31 +18,13 @@ In Spanner every machine runs a daemon that polls time masters (GPS or atomic cl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
+from archlab.randomness import RandomSource
 from archlab.sim.process import Address, Effect, Send, SetTimer
 from archlab.txn.truetime import TimeReply, TimeRequest, TrueTime, master_reply
 
 SYNC_TIMER = "tt-sync"
-T = TypeVar("T")
-
-
-class RandomSource(Protocol):
-    """What the protocols here draw from an injected :class:`random.Random`."""
-
-    def random(self) -> float: ...
-
-    def uniform(self, a: float, b: float) -> float: ...
-
-    def randint(self, a: int, b: int) -> int: ...
-
-    def getrandbits(self, k: int) -> int: ...
-
-    def sample(self, population: Sequence[T], k: int) -> list[T]: ...
-
-    def choice(self, seq: Sequence[T]) -> T: ...
 
 
 @dataclass(frozen=True)

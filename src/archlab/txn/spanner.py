@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archlab.check.history import Event
+from archlab.randomness import RandomSource
 from archlab.sim.latency import Distribution, Uniform
 from archlab.sim.network import LinkConfig
 from archlab.sim.process import Address, Op
 from archlab.sim.workload import Workload
 from archlab.sim.world import World
-from archlab.txn.clocksync import RandomSource, TrueTimeConfig
+from archlab.txn.clocksync import TrueTimeConfig
 from archlab.txn.store import StoreConfig, StoreNode, TxnStub, store_factory
 from archlab.txn.twopc.audit import atomicity_violations, audit_logs, outcome_counts
 from archlab.txn.twopc.messages import Micro

@@ -26,9 +26,10 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from archlab.randomness import RandomSource
 from archlab.sim.client import Completion, Redirect
 from archlab.sim.process import Address, Effect, NodeEnv, NodeFactory, Op, Reply, Request
-from archlab.txn.clocksync import SYNC_TIMER, RandomSource, TimeMaster, TimeSync, TrueTimeConfig
+from archlab.txn.clocksync import SYNC_TIMER, TimeMaster, TimeSync, TrueTimeConfig
 from archlab.txn.timestamps import LogicalTimestamps, Timestamps, TrueTimeTimestamps
 from archlab.txn.truetime import TimeReply, TimeRequest, TrueTime
 from archlab.txn.twopc.coordinator import Coordinator, CoordinatorConfig

@@ -14,13 +14,13 @@ assembles them behind the driving API.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from archlab.consensus.paxos.config import PaxosConfig
 from archlab.consensus.paxos.messages import Message, Promise
 from archlab.consensus.paxos.storage import PaxosStorage
 from archlab.consensus.paxos.types import ZERO, Ballot, Chosen, Role, Slot, Snapshot, SoftState
+from archlab.randomness import RandomSource
 
 
 @dataclass
@@ -45,7 +45,7 @@ class NodeCore:
         self,
         config: PaxosConfig,
         storage: PaxosStorage,
-        rng: random.Random,
+        rng: RandomSource,
         applied: int | None = None,
     ) -> None:
         """Start (or restart) from what ``storage`` holds.

@@ -19,8 +19,6 @@ snapshot receives it.
 
 from __future__ import annotations
 
-import random
-
 from archlab.consensus.client import ClientRequest, encode_payload
 from archlab.consensus.kv import KVStateMachine
 from archlab.consensus.paxos.config import PaxosConfig
@@ -32,6 +30,7 @@ from archlab.consensus.paxos.types import Ballot, Chosen, Role, Snapshot, SoftSt
 from archlab.consensus.proposal import ProposalRejected
 from archlab.consensus.replica import PendingRequests, ReplicaOptions, not_leader
 from archlab.consensus.server import Action, Applied, Note, SendMessage, SyncStorage
+from archlab.randomness import RandomSource
 
 
 def ballot_number(ballot: Ballot) -> int:
@@ -46,7 +45,7 @@ class PaxosServer:
         self,
         config: PaxosConfig,
         storage: PaxosStorage,
-        rng: random.Random,
+        rng: RandomSource,
         options: ReplicaOptions | None = None,
     ) -> None:
         self.options = options or ReplicaOptions()

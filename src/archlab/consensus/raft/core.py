@@ -12,8 +12,6 @@ followers' log handling, commitment, membership), :mod:`.reads` (ReadIndex and l
 
 from __future__ import annotations
 
-import random
-
 from archlab.consensus.raft.config import RaftConfig, ReadMode
 from archlab.consensus.raft.log import RaftLog
 from archlab.consensus.raft.membership import ConfigHistory
@@ -29,6 +27,7 @@ from archlab.consensus.raft.types import (
     Role,
     SoftState,
 )
+from archlab.randomness import RandomSource
 
 
 class NodeCore:
@@ -38,7 +37,7 @@ class NodeCore:
         self,
         config: RaftConfig,
         storage: Storage,
-        rng: random.Random,
+        rng: RandomSource,
         applied: int | None = None,
     ) -> None:
         """Start (or restart) from what ``storage`` holds.

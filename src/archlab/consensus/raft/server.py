@@ -45,7 +45,6 @@ snapshot (InstallSnapshot), which the server installs by restoring the state mac
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from archlab.consensus.client import (
@@ -66,6 +65,7 @@ from archlab.consensus.raft.ready import Ready, persist_violations
 from archlab.consensus.raft.storage import DurableStorage
 from archlab.consensus.raft.types import Entry, EntryKind, ReadState, Role, Snapshot, SoftState
 from archlab.consensus.server import Action, Applied, Note, Respond, SendMessage, SyncStorage
+from archlab.randomness import RandomSource
 
 #: The answer to an attempt that was overwritten or whose outcome this server cannot tell.
 RETRY = Reply("info", error="retry")
@@ -126,7 +126,7 @@ class RaftServer:
         self,
         config: RaftConfig,
         storage: DurableStorage,
-        rng: random.Random,
+        rng: RandomSource,
         options: ServerOptions | None = None,
     ) -> None:
         self.options = options or ServerOptions()

@@ -14,7 +14,6 @@ Behaviour lives in mixins, one concern each: :mod:`.election` (Fast Leader Elect
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 
 from archlab.consensus.zab.config import ZabConfig
@@ -33,6 +32,7 @@ from archlab.consensus.zab.types import (
     Vote,
     Zxid,
 )
+from archlab.randomness import RandomSource
 
 
 @dataclass
@@ -72,7 +72,7 @@ class NodeCore:
         self,
         config: ZabConfig,
         storage: ZabStorage,
-        rng: random.Random,
+        rng: RandomSource,
         applied: int | None = None,
     ) -> None:
         """Start (or restart) from what ``storage`` holds, looking for a leader.

@@ -10,7 +10,6 @@ history to persist, messages to send, committed transactions to deliver, in that
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from archlab.consensus.proposal import ProposalRejected
@@ -33,6 +32,7 @@ from archlab.consensus.zab.messages import (
 from archlab.consensus.zab.ready import ZabReady
 from archlab.consensus.zab.storage import ZabStorage
 from archlab.consensus.zab.types import Phase, ServerState, Snapshot, SoftState, Zxid
+from archlab.randomness import RandomSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class ZabNode(Election, Follower, Leader):
         self,
         config: ZabConfig,
         storage: ZabStorage,
-        rng: random.Random,
+        rng: RandomSource,
         applied: int | None = None,
     ) -> None:
         super().__init__(config, storage, rng, applied)

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 
 from archlab.check.linearizability import check_linearizable
@@ -26,6 +25,7 @@ from archlab.consensus.simhost import RunObserver, ServerNode
 from archlab.consensus.zab.config import Flaws, ZabConfig
 from archlab.consensus.zab.order import OrderChecker
 from archlab.consensus.zab.simnode import SimZab
+from archlab.randomness import RandomSource
 from archlab.sim.latency import Uniform
 from archlab.sim.nemesis import NemesisSpec
 from archlab.sim.network import LinkConfig
@@ -41,7 +41,7 @@ class ChainWorkload:
     _next: dict[int, int] = field(default_factory=dict)
     _count: dict[int, int] = field(default_factory=dict)
 
-    def next_op(self, rng: random.Random, process: int) -> Op:
+    def next_op(self, rng: RandomSource, process: int) -> Op:
         count = self._count.get(process, 0)
         self._count[process] = count + 1
         if count % 3 == 2:

@@ -21,8 +21,6 @@ each snapshot it installs, and where it restarts from.
 
 from __future__ import annotations
 
-import random
-
 from archlab.consensus.client import ClientRequest, encode_payload
 from archlab.consensus.kv import KVStateMachine
 from archlab.consensus.proposal import ProposalRejected
@@ -35,6 +33,7 @@ from archlab.consensus.zab.order import OrderChecker
 from archlab.consensus.zab.ready import ZabReady, persist_violations
 from archlab.consensus.zab.storage import ZabStorage
 from archlab.consensus.zab.types import Phase, ServerState, SoftState
+from archlab.randomness import RandomSource
 
 
 class ZabServer:
@@ -44,7 +43,7 @@ class ZabServer:
         self,
         config: ZabConfig,
         storage: ZabStorage,
-        rng: random.Random,
+        rng: RandomSource,
         options: ReplicaOptions | None = None,
         order: OrderChecker | None = None,
     ) -> None:

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archlab.check.history import Event
+from archlab.randomness import RandomSource
 from archlab.sim.client import Completion, Redirect, StubFactory
 from archlab.sim.disk import Disk
 from archlab.sim.latency import Distribution, Uniform
 from archlab.sim.network import LinkConfig
 from archlab.sim.process import Address, Op
 from archlab.sim.world import World
-from archlab.txn.clocksync import RandomSource
 from archlab.txn.saga.audit import saga_audit
 from archlab.txn.saga.bank import CLOSED, BankConfig
 from archlab.txn.saga.choreography import ChoreographyConfig, allowance, choreography_factory

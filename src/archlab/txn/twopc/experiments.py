@@ -34,11 +34,11 @@ from archlab.lab import (
     number,
     refuted,
 )
+from archlab.randomness import RandomSource
 from archlab.sim.latency import Uniform
 from archlab.sim.network import LinkConfig
 from archlab.sim.process import Op, Request
 from archlab.sim.world import RunResult
-from archlab.txn.clocksync import RandomSource
 from archlab.txn.store import StoreConfig, TxnStub, store_factory
 from archlab.txn.twopc.coordinator import make_txn_id
 from archlab.txn.twopc.participant import ParticipantConfig
