@@ -107,15 +107,28 @@ class ClusterSpec:
 
 def _is_our_server(pid: int) -> bool:
     """Whether ``pid`` is alive and runs this runtime's server (guards against pid reuse)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return False
-        return True  # no /proc: trust the pid
+    cmdline = _cmdline(pid)
+    if not cmdline:
+        # No /proc, or an empty command line: a zombie, or a child caught inside execve. Popen
+        # returns once the exec has begun, and the kernel sets the new image's arguments a
+        # little later; on a loaded machine a check can land in between. Trust the pid.
+        return _alive(pid)
     return SERVE_MODULE.encode() in cmdline and b"<defunct>" not in cmdline
+
+
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def node_running(node: NodeSpec) -> bool:
