@@ -12,20 +12,15 @@ in order, state machines agree at equal applied slots, and persist-before-send.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, rule
 
 from tests.consensus.paxos.cluster import PaxosCluster
-
-IDS = [1, 2, 3]
-NODES = st.sampled_from(IDS)
-POSITIONS = st.integers(min_value=0, max_value=10_000)
+from tests.consensus.schedules import IDS, LONG_SETTINGS, NODES, SETTINGS, ScheduleMachine
 
 
-class PaxosMachine(RuleBasedStateMachine):
-    def __init__(self) -> None:
-        super().__init__()
-        self.cluster: PaxosCluster
+class PaxosMachine(ScheduleMachine):
+    cluster: PaxosCluster
 
     @initialize(seed=st.integers(0, 2**16), probe=st.booleans(), check_quorum=st.booleans())
     def setup(self, seed: int, probe: bool, check_quorum: bool) -> None:
@@ -33,83 +28,12 @@ class PaxosMachine(RuleBasedStateMachine):
             list(IDS), seed=seed, election_tick=3, probe=probe, check_quorum=check_quorum
         )
 
-    @precondition(lambda self: bool(self.cluster.pool))
-    @rule(position=POSITIONS)
-    def deliver(self, position: int) -> None:
-        self.cluster.deliver_at(position % len(self.cluster.pool))
-
-    @rule()
-    def settle(self) -> None:
-        self.cluster.deliver_all(max_messages=200)
-
-    @precondition(lambda self: bool(self.cluster.pool))
-    @rule(position=POSITIONS)
-    def drop(self, position: int) -> None:
-        self.cluster.pool.pop(position % len(self.cluster.pool))
-
-    @precondition(lambda self: bool(self.cluster.pool))
-    @rule(position=POSITIONS)
-    def duplicate(self, position: int) -> None:
-        self.cluster.pool.append(self.cluster.pool[position % len(self.cluster.pool)])
-
-    @rule(minority=NODES)
-    def partition(self, minority: int) -> None:
-        self.cluster.partition([minority], [n for n in IDS if n != minority])
-
-    @rule()
-    def heal(self) -> None:
-        self.cluster.heal()
-
-    @rule(node=NODES)
-    def tick(self, node: int) -> None:
-        self.cluster.tick(node)
-
-    @rule(times=st.integers(1, 4))
-    def tick_all(self, times: int) -> None:
-        self.cluster.tick_all(times)
-
     @rule(node=NODES)
     def campaign(self, node: int) -> None:
         if self.cluster.nodes[node] is not None:
             self.cluster.campaign(node)
 
-    @rule(node=NODES)
-    def crash(self, node: int) -> None:
-        self.cluster.crash(node)
 
-    @rule(node=NODES)
-    def restart(self, node: int) -> None:
-        if self.cluster.nodes[node] is None:
-            self.cluster.start(node)
-
-    @rule(node=NODES, count=st.integers(1, 3))
-    def propose(self, node: int, count: int) -> None:
-        for _ in range(count):
-            self.cluster.propose(node)
-
-    @rule(count=st.integers(1, 4))
-    def propose_at_leader(self, count: int) -> None:
-        leader = self.cluster.leader()
-        if leader is not None:
-            for _ in range(count):
-                self.cluster.propose(leader.id)
-            self.cluster.deliver_all(max_messages=200)
-
-    @rule(node=NODES)
-    def compact(self, node: int) -> None:
-        self.cluster.compact(node)
-
-    @invariant()
-    def paxos_invariants_hold(self) -> None:
-        self.cluster.check()
-
-
-SETTINGS = settings(
-    max_examples=150,
-    stateful_step_count=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
 TestPaxosInvariants = PaxosMachine.TestCase
 TestPaxosInvariants.settings = SETTINGS
 
@@ -119,4 +43,4 @@ class LongPaxosMachine(PaxosMachine):
 
 
 TestPaxosInvariantsLong = pytest.mark.slow(LongPaxosMachine.TestCase)
-TestPaxosInvariantsLong.settings = settings(SETTINGS, max_examples=2000, stateful_step_count=150)
+TestPaxosInvariantsLong.settings = LONG_SETTINGS
