@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from archlab.lab import Judgement, Result, registry, runner
+from archlab.lab import Result, registry, runner
+from archlab.lab.judging import rejudge
 from archlab.lab.result import VERDICTS
 
 EXPERIMENTS = [e.id for e in registry.all_experiments()]
@@ -19,6 +20,8 @@ def test_quick_profile_yields_a_computed_verdict(experiment_id: str, tmp_path: P
     assert result.verdict in VERDICTS
     assert result.values, "the verdict must rest on stored measurements"
     # The stored verdict is exactly what the judge says of the stored values.
-    assert exp.judge(result.values) == Judgement(result.verdict, result.reason)
+    again = rejudge(exp.judge, result.values)
+    assert (again.verdict, again.reason) == (result.verdict, result.reason)
+    assert [e.to_dict() for e in again.evidence] == result.evidence
     assert result.summary and (result.tables or result.figures)
     assert Result.from_dict(result.to_dict()) == result

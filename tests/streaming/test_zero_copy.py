@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from archlab.streaming import zerocopy
-from archlab.streaming.experiments import judge_zero_copy
+from archlab.streaming.experiments import ZeroCopyMeasurement, judge_zero_copy
 
 
 @pytest.mark.parametrize("method", zerocopy.METHODS)
@@ -25,4 +25,8 @@ def test_every_byte_arrives(tmp_path: Path, method: zerocopy.Method) -> None:
     [(1.6, 1.2, "holds"), (1.0, 1.0, "refuted"), (1.5, 0.8, "nuanced"), (1.1, 1.3, "nuanced")],
 )
 def test_the_judge_reaches_each_verdict(cpu: float, speed: float, verdict: str) -> None:
-    assert judge_zero_copy({"cpu_ratio": cpu, "throughput_ratio": speed}).verdict == verdict
+    measured = ZeroCopyMeasurement(cpu, speed, sendfile_mb_s=1000.0, read_send_mb_s=900.0)
+    judgement = judge_zero_copy(measured)
+    assert judgement.verdict == verdict
+    assert judgement.evidence, "every verdict cites the numbers it compared"
+    assert all(e.threshold is not None and e.threshold.source for e in judgement.evidence)

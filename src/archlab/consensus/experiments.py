@@ -137,7 +137,7 @@ def judge_election_randomness(v: Mapping[str, Value]) -> Judgement:
         "etcd/raft draws election timeouts uniformly from [T, 2T) (REFERENCES.md)",
     ],
 )
-def election_randomness(ctx: Context) -> Outcome:
+def election_randomness(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     ranges = parse_ranges(str(p["ranges"]))
     if (150, 150) not in ranges or (150, 155) not in ranges or (150, 200) not in ranges:
@@ -261,7 +261,7 @@ def _rate(run: PartitionRun, start: float, end: float, width: float) -> float:
         "check-quorum and pre-vote as in the dissertation (ch. 6, 9)"
     ],
 )
-def partition_availability(ctx: Context) -> Outcome:
+def partition_availability(ctx: Context) -> Outcome[dict[str, Value]]:
     setup = PartitionSetup()
     seeds = [ctx.seed * 10_000 + i for i in range(int(ctx.params["seeds"]))]
     runs: list[PartitionRun] = []

@@ -165,7 +165,7 @@ def _requirements(
         "caching, > 10 TB sharding or a distributed file system, 100 TB distributed storage.",
     ],
 )
-def regime_map(ctx: Context) -> Outcome:
+def regime_map(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     dau_values = [10 ** float(e) for e in p["dau_exponents"]]
     volumes = [float(v) for v in p["volumes_bytes"]]

@@ -111,7 +111,7 @@ def judge_k_ordering(v: Mapping[str, Value]) -> Judgement:
         "1288834974657 (REFERENCES.md, IDs)",
     ],
 )
-def k_ordering(ctx: Context) -> Outcome:
+def k_ordering(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     skews = sorted({float(s) for s in p["skews_ms"]} | {float(p["skew_ms"])})
     results: dict[tuple[str, float], Disorder] = {}
@@ -265,7 +265,7 @@ def judge_btree_locality(v: Mapping[str, Value]) -> Judgement:
         "REFERENCES.md, storage).",
     ],
 )
-def btree_locality(ctx: Context) -> Outcome:
+def btree_locality(ctx: Context) -> Outcome[dict[str, Value]]:
     from archlab.ids.btree_locality import WIDTH, IndexGrowth, id_keys, insert_ids
 
     p = ctx.params

@@ -2,13 +2,17 @@
 
 Chapter packages use this API::
 
-    from archlab.lab import Context, Outcome, Table, Column, experiment, holds, nuanced
+    from archlab.lab import Context, Evidence, Outcome, Threshold, experiment, holds, refuted
+
+Each experiment measures into a frozen dataclass of its own and judges that dataclass,
+citing its thresholds as :class:`Evidence`; see :mod:`archlab.lab.judging`.
 
 Heavy parts (plot rendering, the HTML report) are imported only where they are used.
 """
 
 from archlab.lab.bench import BenchContext, BenchReport, Ratio, benchmark
 from archlab.lab.context import Context
+from archlab.lab.judging import Evidence, Threshold
 from archlab.lab.registry import Experiment, experiment
 from archlab.lab.result import (
     Band,
@@ -35,6 +39,7 @@ __all__ = [
     "BenchReport",
     "Column",
     "Context",
+    "Evidence",
     "Experiment",
     "Figure",
     "Heatmap",
@@ -45,6 +50,7 @@ __all__ = [
     "Result",
     "Series",
     "Table",
+    "Threshold",
     "Value",
     "benchmark",
     "experiment",

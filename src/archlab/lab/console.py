@@ -48,8 +48,16 @@ def show_result(console: Console, result: Result, figure_paths: Sequence[str] = 
     if result.error:
         body = Text(f"the experiment failed: {result.error}")
     else:
-        values = "  ".join(f"{k}={fmt.number(v)}" for k, v in result.values.items())
-        body = Text.assemble((result.reason, ""), "\n", (values, "dim"))
+        body = Text(result.reason)
+        for e in result.evidence:
+            mark = {True: "✓", False: "✗"}.get(e.get("met"), "·")  # type: ignore[arg-type]
+            unit = e.get("unit") or ""
+            unit = unit if unit in {"", "x", "%"} else f" {unit}"
+            limit = f"  {e['comparison']}  ({e['source']})" if e.get("comparison") else ""
+            body.append(f"\n{mark} {e['name']}: {fmt.number(e.get('value'))}{unit}{limit}", "dim")
+        if not result.evidence:
+            values = "  ".join(f"{k}={fmt.number(v)}" for k, v in result.values.items())
+            body.append("\n" + values, "dim")
     console.print(Panel(body, title=verdict_text(result), title_align="left", expand=False))
     console.print(
         f"[dim]reproduce:[/dim] {result.command}   [dim]({fmt.duration(result.wall_time_s)})[/dim]"

@@ -11,11 +11,13 @@ A chapter package registers its claims in its ``experiments.py``::
         judge=judge_sequential_io,
         profiles={"quick": {"file_mb": 64}, "full": {"file_mb": 1024}},
     )
-    def sequential_io(ctx: Context) -> Outcome: ...
+    def sequential_io(ctx: Context) -> Outcome[dict[str, Value]]: ...
 
-``judge`` is the predicate, written next to the claim, that turns the measured values into a
-verdict. :func:`discover` imports ``archlab.<package>.experiments`` for every package, so a
-new chapter only has to add that module.
+``judge`` is the predicate, written next to the claim, that turns the experiment's typed
+measurement (its own frozen dataclass, see :mod:`archlab.lab.judging`) into a verdict, and
+``rule`` says in words what it compares, against which thresholds, and where each comes from.
+:func:`discover` imports ``archlab.<package>.experiments`` for every package, so a new chapter
+only has to add that module.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archlab.errors import ConfigError, UnknownNameError
-from archlab.lab.result import Judgement, Outcome, Value
+from archlab.lab.result import Judgement, Outcome
 
 if TYPE_CHECKING:
     from archlab.lab.context import Context
@@ -38,8 +40,8 @@ PROFILES = ("quick", "full")
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _SECTION = re.compile(r"^\d+(\.\d+)*$")
 
-ExperimentFn = Callable[["Context"], Outcome]
-Judge = Callable[[Mapping[str, Value]], Judgement]
+ExperimentFn = Callable[["Context"], Outcome[Any]]
+Judge = Callable[[Any], Judgement]
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Experiment:
     profiles: Mapping[str, Mapping[str, Any]]
     run: ExperimentFn
     references: tuple[str, ...] = field(default_factory=tuple)
+    rule: str = ""
 
     @property
     def chapter(self) -> int:
@@ -92,6 +95,7 @@ def experiment(
     judge: Judge,
     profiles: Mapping[str, Mapping[str, Any]],
     references: Iterable[str] = (),
+    rule: str = "",
 ) -> Callable[[ExperimentFn], ExperimentFn]:
     """Register the decorated function as the experiment ``id`` (see the module docstring)."""
     if not _ID.match(id):
@@ -116,6 +120,7 @@ def experiment(
             profiles={k: dict(v) for k, v in profiles.items()},
             run=fn,
             references=tuple(references),
+            rule=" ".join(rule.split()),
         )
         return fn
 

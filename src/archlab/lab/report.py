@@ -95,6 +95,11 @@ def _view(r: Result) -> dict[str, Any]:
         "reason": r.reason,
         "error": r.error,
         "measured": [(k, fmt.number(v)) for k, v in r.values.items()],
+        "evidence": [
+            {**e, "value": fmt.number(e.get("value")) + _unit(str(e.get("unit", "")))}
+            for e in r.evidence
+        ],
+        "rule": r.rule,
         "params": [(k, _param(v)) for k, v in r.params.items()],
         "profile": r.profile,
         "seed": r.seed,
@@ -128,6 +133,12 @@ def _table_view(table: Any) -> dict[str, Any]:
             for row in table.rows
         ],
     }
+
+
+def _unit(unit: str) -> str:
+    if not unit:
+        return ""
+    return unit if unit in {"x", "%"} else f" {unit}"
 
 
 def _param(value: Any) -> str:

@@ -16,19 +16,52 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from archlab.errors import InputFormatError
+from archlab.lab.judging import (
+    VERDICTS,
+    Evidence,
+    Judgement,
+    Threshold,
+    Value,
+    Verdict,
+    holds,
+    nuanced,
+    refuted,
+)
 
-Verdict = Literal["holds", "refuted", "nuanced"]
-VERDICTS: tuple[Verdict, ...] = ("holds", "refuted", "nuanced")
+__all__ = [
+    "VERDICTS",
+    "Band",
+    "Cell",
+    "Column",
+    "Environment",
+    "Evidence",
+    "Figure",
+    "Heatmap",
+    "Judgement",
+    "Outcome",
+    "RefLine",
+    "Result",
+    "Series",
+    "Table",
+    "Threshold",
+    "Value",
+    "Verdict",
+    "holds",
+    "nuanced",
+    "number",
+    "optional_number",
+    "refuted",
+]
 
-#: A measured value the judge may use: numbers, flags, short labels.
-Value = float | int | str | bool | None
 #: A table cell.
 Cell = float | int | str | bool | None
 
 SCHEMA_VERSION = 1
+
+M = TypeVar("M")
 
 
 @dataclass(frozen=True)
@@ -131,14 +164,6 @@ class Figure:
     caption: str = ""
 
 
-@dataclass(frozen=True)
-class Judgement:
-    """A verdict and the sentence, with its numbers, that explains it."""
-
-    verdict: Verdict
-    reason: str
-
-
 def number(values: Mapping[str, Value], key: str) -> float:
     """``values[key]`` as a float, for judges; a missing or non-numeric value is a bug."""
     value = values.get(key)
@@ -152,23 +177,15 @@ def optional_number(values: Mapping[str, Value], key: str) -> float | None:
     return None if values.get(key) is None else number(values, key)
 
 
-def holds(reason: str) -> Judgement:
-    return Judgement("holds", reason)
-
-
-def refuted(reason: str) -> Judgement:
-    return Judgement("refuted", reason)
-
-
-def nuanced(reason: str) -> Judgement:
-    return Judgement("nuanced", reason)
-
-
 @dataclass
-class Outcome:
-    """What an experiment function measured; the runner adds the verdict and provenance."""
+class Outcome(Generic[M]):
+    """What an experiment function measured; the runner adds the verdict and provenance.
 
-    values: dict[str, Value]
+    ``measured`` is the experiment's own frozen dataclass (see :mod:`archlab.lab.judging`);
+    the judge receives it as it is, and the result stores it flattened under ``values``.
+    """
+
+    measured: M
     summary: str
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
@@ -206,6 +223,8 @@ class Result:
     values: dict[str, Value] = field(default_factory=dict)
     verdict: Verdict | None = None
     reason: str = ""
+    rule: str = ""
+    evidence: list[dict[str, Any]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -258,6 +277,8 @@ class Result:
                 values=dict(data.get("values", {})),
                 verdict=verdict,
                 reason=str(data.get("reason", "")),
+                rule=str(data.get("rule", "")),
+                evidence=[dict(e) for e in data.get("evidence", [])],
                 tables=[_table_from(t) for t in data.get("tables", [])],
                 figures=[_figure_from(f) for f in data.get("figures", [])],
                 notes=[str(n) for n in data.get("notes", [])],

@@ -20,6 +20,7 @@ from typing import Any
 from archlab.errors import ArchlabError
 from archlab.lab import environment
 from archlab.lab.context import Context
+from archlab.lab.judging import flatten
 from archlab.lab.progress import NullProgress, Progress
 from archlab.lab.registry import Experiment
 from archlab.lab.result import Result
@@ -68,12 +69,14 @@ def run(
         environment=env,
         wall_time_s=0.0,
         references=list(exp.references),
+        rule=exp.rule,
     )
     ctx = Context(exp.id, profile, params, seed, scratch, progress or NullProgress())
     started = time.perf_counter()
     try:
         outcome = exp.run(ctx)
-        judgement = exp.judge(outcome.values)
+        values = flatten(outcome.measured)
+        judgement = exp.judge(outcome.measured)
     except ArchlabError:
         raise
     except Exception as exc:
@@ -83,12 +86,13 @@ def run(
         result.notes.append(traceback.format_exc(limit=8))
     else:
         result.summary = outcome.summary
-        result.values = dict(outcome.values)
+        result.values = values
         result.tables = outcome.tables
         result.figures = outcome.figures
         result.notes = outcome.notes
         result.verdict = judgement.verdict
         result.reason = judgement.reason
+        result.evidence = [e.to_dict() for e in judgement.evidence]
     finally:
         result.wall_time_s = round(time.perf_counter() - started, 3)
         shutil.rmtree(scratch, ignore_errors=True)

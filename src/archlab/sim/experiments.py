@@ -197,7 +197,7 @@ def judge_serializable_not_linearizable(v: Mapping[str, Value]) -> Judgement:
     },
     references=["Herlihy & Wing 1990 define linearizability; Papadimitriou 1979 serializability."],
 )
-def serializable_not_linearizable(ctx: Context) -> Outcome:
+def serializable_not_linearizable(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     systems: dict[str, Callable[[int], World]] = {
         "reads at the primary": lambda seed: _world(
@@ -292,7 +292,7 @@ def judge_linearizable_not_serializable(v: Mapping[str, Value]) -> Judgement:
     },
     references=["Berenson et al. 1995 (A critique of ANSI SQL isolation levels) name write skew."],
 )
-def linearizable_not_serializable(ctx: Context) -> Outcome:
+def linearizable_not_serializable(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     tally = Tally()
     seeds = _seeds(ctx)
@@ -395,7 +395,7 @@ def judge_serializable_not_strict(v: Mapping[str, Value]) -> Judgement:
         "with ε ~1-7 ms (REFERENCES.md, consistency)."
     ],
 )
-def serializable_not_strict(ctx: Context) -> Outcome:
+def serializable_not_strict(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     skews = [float(s) for s in p["skews_ms"]]
     seeds = _seeds(ctx)

@@ -103,7 +103,7 @@ def judge_btree_height(v: Mapping[str, Value]) -> Judgement:
         "Codex 4.1: B-tree lookups have consistent O(log N) cost.",
     ],
 )
-def btree_height(ctx: Context) -> Outcome:
+def btree_height(ctx: Context) -> Outcome[dict[str, Value]]:
     rng = ctx.rng("keys")
     sizes = [int(n) for n in ctx.params["sizes"]]
     table = Table(
@@ -239,7 +239,7 @@ def judge_uuid_keys(v: Mapping[str, Value]) -> Judgement:
         "throughput; UUIDv7 indexes ~30% smaller than v4 (REFERENCES.md, storage).",
     ],
 )
-def uuid_keys(ctx: Context) -> Outcome:
+def uuid_keys(ctx: Context) -> Outcome[dict[str, Value]]:
     n = int(ctx.params["keys"])
     frames = int(ctx.params["frames"])
     kinds = {
@@ -370,7 +370,7 @@ def judge_lsm_vs_btree(v: Mapping[str, Value]) -> Judgement:
         "benchmark: random writes 164k ops/s vs SQLite3's 9.9k (REFERENCES.md, storage).",
     ],
 )
-def lsm_vs_btree_writes(ctx: Context) -> Outcome:
+def lsm_vs_btree_writes(ctx: Context) -> Outcome[dict[str, Value]]:
     n = int(ctx.params["keys"])
     keys = _keys(n, ctx.rng("keys"))
     value = bytes(100)
@@ -488,7 +488,7 @@ def judge_bloom(v: Mapping[str, Value]) -> Judgement:
         "(REFERENCES.md, storage).",
     ],
 )
-def bloom_filters(ctx: Context) -> Outcome:
+def bloom_filters(ctx: Context) -> Outcome[dict[str, Value]]:
     n = int(ctx.params["keys"])
     rng = ctx.rng("keys")
     keys = [b"key%012d" % (2 * i) for i in rng.sample(range(10**9), n)]
@@ -659,7 +659,7 @@ def judge_compaction(v: Mapping[str, Value]) -> Judgement:
         "more during overwrites (REFERENCES.md, storage).",
     ],
 )
-def compaction_styles(ctx: Context) -> Outcome:
+def compaction_styles(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     keyspace, writes = int(p["keyspace"]), int(p["writes"])
     ratio = int(p["size_ratio"])
@@ -810,7 +810,7 @@ def judge_write_stall(v: Mapping[str, Value]) -> Judgement:
         "compaction bytes 64 GB / 256 GB (REFERENCES.md, storage).",
     ],
 )
-def write_stall(ctx: Context) -> Outcome:
+def write_stall(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     seconds = float(p["seconds"])
     rng = ctx.rng("keys")

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from archlab.lab import (
     Column,
     Context,
+    Evidence,
     Figure,
     Judgement,
     Outcome,
     Series,
     Table,
+    Threshold,
     Value,
     experiment,
     holds,
     nuanced,
-    number,
     optional_number,
     refuted,
 )
@@ -98,7 +100,7 @@ def judge_sequential_io(v: Mapping[str, Value]) -> Judgement:
         "100 kB/s on the same (spinning) disks, a ratio of ~6000x (REFERENCES.md, messaging).",
     ],
 )
-def sequential_io(ctx: Context) -> Outcome:
+def sequential_io(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     io = int(p["io_kb"]) * 1024
     scratch = ctx.scratch
@@ -220,18 +222,50 @@ def sequential_io(ctx: Context) -> Outcome:
     )
 
 
-def judge_zero_copy(v: Mapping[str, Value]) -> Judgement:
-    cpu = number(v, "cpu_ratio")
-    speed = number(v, "throughput_ratio")
-    text = (
-        f"read()+send() spent {cpu:.2f}x the sender CPU of sendfile per byte, and sendfile "
-        f"ran at {speed:.2f}x its throughput"
+#: Sendfile skips two of the four copies on the path from page cache to socket (Kafka's design
+#: documentation, docs/references.md §7.1); asking for a CPU saving of at least 1.3x per byte
+#: keeps the verdict above this experiment's round-to-round spread (under 10% here).
+ZERO_COPY_CPU_SAVING = Threshold(
+    1.3, "x", "two of four copies removed (Kafka design docs); 1.3x is above the ~10% spread"
+)
+#: "Can push more bytes per second": sendfile must at least not be slower, within the spread.
+ZERO_COPY_THROUGHPUT = Threshold(0.95, "x", "not slower than read()+send(), within a 5% spread")
+#: Below this on both counts the two paths are the same within noise: the claim is refuted.
+ZERO_COPY_NO_EFFECT = Threshold(1.05, "x", "a 5% difference is within the round-to-round spread")
+
+
+@dataclass(frozen=True)
+class ZeroCopyMeasurement:
+    """Medians over the rounds of the sending side's throughput and CPU per GB."""
+
+    cpu_ratio: float  # read()+send() CPU per byte / sendfile CPU per byte
+    throughput_ratio: float  # sendfile MB/s / read()+send() MB/s
+    sendfile_mb_s: float
+    read_send_mb_s: float
+
+
+def judge_zero_copy(m: ZeroCopyMeasurement) -> Judgement:
+    cpu = Evidence(
+        "sender CPU per byte, read+send / sendfile", m.cpu_ratio, "x", at_least=ZERO_COPY_CPU_SAVING
     )
-    if cpu >= 1.3 and speed >= 0.95:
-        return holds(text)
-    if cpu < 1.05 and speed < 1.05:
-        return refuted(text)
-    return nuanced(text)
+    speed = Evidence(
+        "throughput, sendfile / read+send", m.throughput_ratio, "x", at_least=ZERO_COPY_THROUGHPUT
+    )
+    text = (
+        f"read()+send() spent {m.cpu_ratio:.2f}x the sender CPU of sendfile per byte, and "
+        f"sendfile ran at {m.throughput_ratio:.2f}x its throughput"
+    )
+    if cpu.met and speed.met:
+        return holds(text, cpu, speed)
+    if m.cpu_ratio < ZERO_COPY_NO_EFFECT.value and m.throughput_ratio < ZERO_COPY_NO_EFFECT.value:
+        no_cpu = Evidence(
+            "sender CPU per byte, read+send / sendfile",
+            m.cpu_ratio,
+            "x",
+            at_most=ZERO_COPY_NO_EFFECT,
+        )
+        return refuted(text + ": no measurable saving", no_cpu, speed)
+    return nuanced(text, cpu, speed)
 
 
 @experiment(
@@ -247,6 +281,10 @@ def judge_zero_copy(v: Mapping[str, Value]) -> Judgement:
     sending thread's user+system time from getrusage. Methods alternate for several rounds;
     medians are compared.""",
     judge=judge_zero_copy,
+    rule="""holds when read()+send() costs at least 1.3x the sender CPU per byte of sendfile
+    (two of the four copies removed, above the ~10% spread) and sendfile's throughput is at
+    least 0.95x; refuted when both ratios are under 1.05x (no effect beyond noise); nuanced
+    otherwise (e.g. CPU saved but no faster).""",
     profiles={
         "quick": {"file_mb": 64, "passes": 4, "buffer_kb": 64, "rounds": 3},
         "full": {"file_mb": 512, "passes": 8, "buffer_kb": 64, "rounds": 7},
@@ -256,7 +294,7 @@ def judge_zero_copy(v: Mapping[str, Value]) -> Judgement:
         "calls) on the path from page cache to socket (REFERENCES.md, messaging).",
     ],
 )
-def zero_copy(ctx: Context) -> Outcome:
+def zero_copy(ctx: Context) -> Outcome[ZeroCopyMeasurement]:
     p = ctx.params
     payload = ctx.scratch / "segment.log"
     zerocopy.make_payload(payload, int(p["file_mb"]) * 2**20)
@@ -300,19 +338,19 @@ def zero_copy(ctx: Context) -> Outcome:
         table.add(name, med[name][0], med[name][1], busy)
     cpu_ratio = med["read_send"][1] / med["sendfile"][1]
     speed_ratio = med["sendfile"][0] / med["read_send"][0]
-    values: dict[str, Value] = {
-        "cpu_ratio": round(cpu_ratio, 3),
-        "throughput_ratio": round(speed_ratio, 3),
-        "sendfile_mb_s": round(med["sendfile"][0], 1),
-        "read_send_mb_s": round(med["read_send"][0], 1),
-    }
+    measured = ZeroCopyMeasurement(
+        cpu_ratio=round(cpu_ratio, 3),
+        throughput_ratio=round(speed_ratio, 3),
+        sendfile_mb_s=round(med["sendfile"][0], 1),
+        read_send_mb_s=round(med["read_send"][0], 1),
+    )
     figure = Figure(
         "Sender CPU per GB served",
         y_label="CPU seconds per GB",
         series=[Series("sender CPU", list(runs), [med[m][1] for m in runs], style="bar")],
     )
     return Outcome(
-        values,
+        measured,
         summary=f"sendfile: {speed_ratio:.2f}x the throughput at 1/{cpu_ratio:.2f} of the CPU "
         f"per byte of read()+send()",
         tables=[table],

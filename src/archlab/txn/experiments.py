@@ -153,7 +153,7 @@ def judge_external_consistency(v: Mapping[str, Value]) -> Judgement:
     },
     references=[SPANNER_REFERENCE],
 )
-def external_consistency(ctx: Context) -> Outcome:
+def external_consistency(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     bounds = [float(b) for b in p["drift_bounds"]]
     clients, ops = int(p["clients"]), int(p["ops"])
@@ -312,7 +312,7 @@ def judge_commit_wait_latency(v: Mapping[str, Value]) -> Judgement:
     },
     references=[SPANNER_REFERENCE],
 )
-def commit_wait_latency(ctx: Context) -> Outcome:
+def commit_wait_latency(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     bounds = [float(b) for b in p["drift_bounds"]]
     seeds = _seeds(ctx)

@@ -113,7 +113,7 @@ def judge_cost_per_command(v: Mapping[str, Value]) -> Judgement:
         "(REFERENCES.md, consensus)",
     ],
 )
-def cost_per_command(ctx: Context) -> Outcome:
+def cost_per_command(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     sizes = [int(s) for s in str(p["sizes"]).split(",")]
     seeds = [ctx.seed * 1000 + i for i in range(int(p["seeds"]))]
@@ -243,7 +243,7 @@ def cost_per_command(ctx: Context) -> Outcome:
             "which also shows in its latency under load."
         )
     return Outcome(
-        values=values,
+        measured=values,
         summary=f"at {n} nodes: {summary}",
         notes=notes,
         tables=[table, delay_table],

@@ -91,7 +91,7 @@ def judge_primary_order(v: Mapping[str, Value]) -> Judgement:
         "delivers every earlier committed proposal before its own (REFERENCES.md, consensus)",
     ],
 )
-def zab_primary_order(ctx: Context) -> Outcome:
+def zab_primary_order(ctx: Context) -> Outcome[dict[str, Value]]:
     seeds = [ctx.seed * 10_000 + i for i in range(1, int(ctx.params["seeds"]) + 1)]
     ops = int(ctx.params["ops"])
     runs: dict[bool, list[PrimaryOrderRun]] = {False: [], True: []}
@@ -159,7 +159,7 @@ def zab_primary_order(ctx: Context) -> Outcome:
         ],
     )
     return Outcome(
-        values=values,
+        measured=values,
         summary=(
             f"primary order broken in {values['zab_order_runs']}/{len(seeds)} runs of Zab and "
             f"{values['nosync_order_runs']}/{len(seeds)} without synchronization"

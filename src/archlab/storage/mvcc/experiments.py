@@ -107,7 +107,7 @@ def judge_bloat(v: Mapping[str, Value]) -> Judgement:
         "lazy vacuum truncates only empty pages at the end of the heap (REFERENCES.md, Storage).",
     ],
 )
-def bloat(ctx: Context) -> Outcome:
+def bloat(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     txns = int(p["txns"])
     window = (txns // 4, txns * 3 // 5)
@@ -324,7 +324,7 @@ def judge_freezing(v: Mapping[str, Value]) -> Judgement:
         "(varsup.c) (REFERENCES.md, Storage).",
     ],
 )
-def freezing(ctx: Context) -> Outcome:
+def freezing(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     bits = int(p["xid_bits"])
     base = MvccSettings.scaled(bits)
@@ -601,7 +601,7 @@ def judge_isolation(v: Mapping[str, Value]) -> Judgement:
         "anomalies; serializable uses SSI (Ports & Grittner, VLDB 2012).",
     ],
 )
-def isolation(ctx: Context) -> Outcome:
+def isolation(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     seeds = range(ctx.seed * 100_000, ctx.seed * 100_000 + int(p["seeds"]))
     cells: dict[tuple[Isolation, str], Cell] = {}

@@ -118,7 +118,7 @@ def judge_saga_isolation(v: Mapping[str, Value]) -> Judgement:
     },
     references=[SAGA_REFERENCE],
 )
-def saga_isolation(ctx: Context) -> Outcome:
+def saga_isolation(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     setup = TransferSetup(allowance=200)
     seeds = _seeds(ctx)
@@ -313,7 +313,7 @@ def judge_partition_availability(v: Mapping[str, Value]) -> Judgement:
     },
     references=[SAGA_REFERENCE],
 )
-def partition_availability(ctx: Context) -> Outcome:
+def partition_availability(ctx: Context) -> Outcome[dict[str, Value]]:
     p = ctx.params
     partition = float(p["partition"])
     start = 0.3

@@ -230,7 +230,7 @@ def judge_blocking(v: Mapping[str, Value]) -> Judgement:
         "presumed abort and the blocking window of 2PC."
     ],
 )
-def twopc_blocking(ctx: Context) -> Outcome:
+def twopc_blocking(ctx: Context) -> Outcome[dict[str, Value]]:
     downtimes = [float(d) for d in ctx.params["downtimes"]]
     seeds = [ctx.seed * 10_000 + i for i in range(int(ctx.params["seeds"]))]
     runs: list[BlockingRun] = []
