@@ -7,7 +7,6 @@ in one place does not shift the numbers drawn in another.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,12 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from archlab.lab.progress import NullProgress, Progress
-
-
-def derive_seed(seed: int, stream: str) -> int:
-    """A 64-bit seed for ``stream``, derived deterministically from ``seed``."""
-    digest = hashlib.blake2b(f"{seed}:{stream}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+from archlab.randomness import derive_seed
 
 
 @dataclass

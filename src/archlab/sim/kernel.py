@@ -22,7 +22,7 @@ import random
 from collections.abc import Callable
 from typing import Any, Literal
 
-from archlab.lab.context import derive_seed
+from archlab.randomness import derive_seed
 from archlab.sim.trace import Trace
 
 StopReason = Literal["idle", "time", "predicate", "budget", "stopped"]
