@@ -1,4 +1,4 @@
-"""The randomness a protocol core draws from: an injected, seeded source (ARCHITECTURE.md).
+"""The randomness a protocol core draws from: an injected, seeded source (docs/architecture.md).
 
 Protocol cores (Raft, Multi-Paxos, Zab, 2PC, sagas ...) never import :mod:`random`: their host
 hands them a seeded :class:`random.Random` (the simulator derives one per node from the run's

@@ -1,4 +1,4 @@
-"""Same seed and parameters, same bytes: the trace and the history of a run (ARCHITECTURE.md)."""
+"""Same seed and parameters, same bytes: the trace and history of a run (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ and the stream's name. A component drawing more numbers never shifts another com
 so a change in one place leaves the rest of a failing seed's schedule intact.
 
 Same seed and parameters, same code: byte-identical :class:`~archlab.sim.trace.Trace` and
-history. This is the contract of ARCHITECTURE.md "Determinism" (codex 5.1-5.3 and 6.1 are
+history. This is the contract of docs/architecture.md "Determinism" (codex 5.1-5.3 and 6.1 are
 tested on it).
 """
 

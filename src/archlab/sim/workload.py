@@ -1,8 +1,8 @@
 """Workload generators: what the simulated clients ask for (codex 5.1).
 
 A workload turns a random stream into the next :class:`~archlab.sim.process.Op` of a client.
-Each generator writes the history format of ARCHITECTURE.md directly: ``Op.f``, ``Op.key`` and
-``Op.value`` become the invocation's ``f``, ``key`` and ``value``.
+Each generator writes the history format of docs/architecture.md directly: ``Op.f``,
+``Op.key`` and ``Op.value`` become the invocation's ``f``, ``key`` and ``value``.
 
 - :class:`RegisterWorkload`: ``read`` / ``write v`` / ``cas [old, new]`` on one register (or on
   one of ``keys`` registers: the ``kv`` model), values from a small domain as Jepsen's
