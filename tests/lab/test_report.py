@@ -96,3 +96,11 @@ def test_an_empty_or_missing_results_directory_is_a_clear_error(tmp_path: Path) 
         report.load_results(tmp_path / "absent")
     with pytest.raises(InputFormatError, match="no result files"):
         report.load_results(tmp_path)
+
+
+def test_references_link_to_their_sources_and_stay_escaped() -> None:
+    from archlab.lab.report import linkify
+
+    html = str(linkify("Raft paper Fig. 16 (https://raft.github.io/raft.pdf). <b>x</b> & y"))
+    assert '<a href="https://raft.github.io/raft.pdf" rel="noreferrer">' in html
+    assert "raft.pdf</a>). &lt;b&gt;x&lt;/b&gt; &amp; y" in html

@@ -8,6 +8,7 @@ One file, no network: CSS and the copy-button script are inline, plots are inlin
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from archlab.errors import ArchlabError, InputFormatError
 from archlab.lab import environment, format as fmt
@@ -156,11 +158,28 @@ def _common_profile(results: Iterable[Result]) -> str:
     return profiles[0] if len(profiles) == 1 else "mixed"
 
 
+_URL = re.compile(r"https?://[^\s)<>\]]+[^\s)<>\].,;:]")
+
+
+def linkify(text: str) -> markupsafe.Markup:
+    """``text`` escaped, with every http(s) address made a link to the source itself."""
+    out, last = [], 0
+    for match in _URL.finditer(text):
+        out.append(markupsafe.escape(text[last : match.start()]))
+        url = markupsafe.escape(match.group(0))
+        out.append(markupsafe.Markup(f'<a href="{url}" rel="noreferrer">{url}</a>'))
+        last = match.end()
+    out.append(markupsafe.escape(text[last:]))
+    return markupsafe.Markup("").join(out)
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("archlab.lab", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["linkify"] = linkify
+    return env
