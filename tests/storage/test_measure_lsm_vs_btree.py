@@ -11,7 +11,9 @@ from tests.storage.judges import cites_its_thresholds
 
 
 def engine(rate: float, bytes_per_user: float, sequential: float) -> EngineRun:
-    return EngineRun(rate, 0.2, bytes_per_user, sequential, syncs=300, memory_bytes=1 << 18)
+    return EngineRun(
+        rate, 0.9 * rate, 1.1 * rate, bytes_per_user, sequential, syncs=300, memory_bytes=1 << 18
+    )
 
 
 def measurement(lsm: float, small: float, whole: float, **regime: int) -> LsmVsBtree:
@@ -64,3 +66,20 @@ def test_a_run_outside_the_regime_is_not_judged_on_speed() -> None:
     # the original quick profile: one flush, no compaction
     judgement = judge_lsm_vs_btree(dataclasses.replace(QUICK, lsm_levels_compacted=0))
     assert judgement.verdict == "nuanced" and "not the claim's regime" in judgement.reason
+
+
+def test_a_median_lead_inside_the_measured_spread_is_not_a_win() -> None:
+    # 1.5x at the median, but the LSM's slowest repeat lost to the B+-tree's fastest
+    noisy = dataclasses.replace(
+        QUICK.runs["lsm"], writes_per_s=30000.0, slowest_per_s=12000.0, fastest_per_s=40000.0
+    )
+    btree = dataclasses.replace(
+        QUICK.runs["btree_small_pool"], writes_per_s=20000.0, fastest_per_s=25000.0
+    )
+    m = dataclasses.replace(
+        QUICK,
+        runs={**QUICK.runs, "lsm": noisy, "btree_small_pool": btree, "btree_tree_in_pool": noisy},
+    )
+    judgement = judge_lsm_vs_btree(m)
+    assert judgement.verdict == "nuanced"
+    assert [e.met for e in judgement.evidence if e.name.startswith("LSM slowest")] == [False]

@@ -25,7 +25,7 @@ def test_keys_are_real_ids_in_issue_order() -> None:
 
 
 def run(rate: float, fill: float, file_bytes: int) -> KeyRun:
-    return KeyRun(rate, 0.1, fill, file_bytes, 100, 1000, 2000)
+    return KeyRun(rate, 0.9 * rate, 1.1 * rate, fill, file_bytes, 100, 1000, 2000)
 
 
 def measurement(v4: KeyRun, time_ordered: KeyRun) -> UuidKeys:

@@ -13,7 +13,7 @@ def phase(rate: float, stalled: float) -> Phase:
 
 
 def measurement(fast: float, slow: float, throttle: float = 0.25) -> WriteStall:
-    return WriteStall(phase(8849.0, fast), phase(2212.0, slow), throttle, 0.1)
+    return WriteStall(phase(8849.0, fast), phase(2212.0, slow), throttle)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import statistics
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,14 +65,12 @@ class WriteStall:
     flat_out: Phase
     throttled: Phase
     throttle: float  # throttled target rate / flat-out rate
-    stalled_window_ratio: float  # writes in windows with stalls / in windows without (flat out)
 
 
 def judge_write_stall(m: WriteStall) -> Judgement:
     fast, slow = m.flat_out.stall_fraction, m.throttled.stall_fraction
     text = (
-        f"writing flat out, {fast:.0%} of the time was spent stalled (windows with stalls ran at "
-        f"{m.stalled_window_ratio:.0%} of the other windows' rate, L0 peaked at "
+        f"writing flat out, {fast:.0%} of the time was spent stalled (L0 peaked at "
         f"{m.flat_out.peak_l0_tables} tables); at {m.throttle:.0%} of that rate, {slow:.1%} "
         f"(L0 peaked at {m.throttled.peak_l0_tables})"
     )
@@ -128,17 +125,7 @@ def write_stall(ctx: Context) -> Outcome[WriteStall]:
     throttle = float(p["throttle"])
     fast, fast_windows = _run(ctx, p, rng, "flat-out", None)
     slow, slow_windows = _run(ctx, p, rng, "throttled", fast.writes_per_s * throttle)
-    stalled = [w[1] for w in fast_windows if w[2] > 0.01]
-    free = [w[1] for w in fast_windows if w[2] <= 0.01]
-    free_rate = statistics.mean(free) if free else 0.0
-    measured = WriteStall(
-        flat_out=fast,
-        throttled=slow,
-        throttle=throttle,
-        stalled_window_ratio=round(statistics.mean(stalled) / free_rate, 3)
-        if stalled and free_rate
-        else 0.0,
-    )
+    measured = WriteStall(flat_out=fast, throttled=slow, throttle=throttle)
     table = Table(
         f"Writes flat out vs at {throttle:.0%} of that rate",
         [
