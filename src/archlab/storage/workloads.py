@@ -1,9 +1,7 @@
 """Keys and I/O accounting for the chapter 4 experiments and the storage benchmark.
 
-* :func:`uuid4_keys` and :func:`time_ordered_keys`: 16-byte keys, random (UUIDv4) or starting
-  with a 48-bit millisecond timestamp and a counter, then random bits (the layout of UUIDv7 and
-  ULID, enough for the 4.1 / 6.2 fragmentation experiment; the real generators live in
-  ``archlab.ids``).
+* :func:`random_keys`: distinct random 16-byte keys (db_bench's key size). The 4.1 / 6.2 key
+  experiments take their UUIDs and ULIDs from the real generators in ``archlab.ids``.
 * :func:`skewed_indexes`: a hot set of keys taking most writes (for the compaction experiment).
 * :class:`CountingFileSystem`: wraps real files and records every write as sequential (it
   starts where the previous write to that file ended) or not, so an experiment can report how
@@ -16,30 +14,6 @@ import random
 from dataclasses import dataclass, field
 
 from archlab.storage.faultfs import OsFile, OsFileSystem
-
-
-def uuid4_keys(n: int, rng: random.Random) -> list[bytes]:
-    keys = []
-    for _ in range(n):
-        raw = bytearray(rng.getrandbits(128).to_bytes(16, "big"))
-        raw[6] = (raw[6] & 0x0F) | 0x40
-        raw[8] = (raw[8] & 0x3F) | 0x80
-        keys.append(bytes(raw))
-    return keys
-
-
-def time_ordered_keys(
-    n: int, rng: random.Random, start_ms: int = 1_700_000_000_000, per_ms: int = 50
-) -> list[bytes]:
-    """UUIDv7-like keys: 48-bit ms timestamp, 12-bit counter, 68 random bits (sorted by time)."""
-    keys = []
-    for i in range(n):
-        ms = start_ms + i // per_ms
-        counter = i % per_ms
-        tail = rng.getrandbits(68)
-        value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | (tail & (2**62 - 1))
-        keys.append(value.to_bytes(16, "big"))
-    return keys
 
 
 def skewed_indexes(n: int, keyspace: int, rng: random.Random, hot: float = 0.1) -> list[int]:
@@ -110,3 +84,8 @@ class CountingFileSystem(OsFileSystem):
         handle = _CountingFile(path, create, self.count)
         self.count.last_end.setdefault(path, handle.size())
         return handle
+
+
+def random_keys(n: int, rng: random.Random) -> list[bytes]:
+    """``n`` distinct random 16-digit keys (16 bytes, db_bench's key size), in random order."""
+    return [b"%016d" % k for k in rng.sample(range(10**15), n)]
