@@ -75,7 +75,7 @@ class RegimeMapMeasurement:
 
 def judge_regime_map(m: RegimeMapMeasurement) -> Judgement:
     ex = m.example
-    off = max(m.codex_qps / ex.qps_avg, ex.qps_avg / m.codex_qps)
+    off = round(max(m.codex_qps / ex.qps_avg, ex.qps_avg / m.codex_qps), 3)
     figure = Evidence(
         "codex's QPS vs the arithmetic's average (larger / smaller)", off, "x", at_most=ROUNDING
     )
