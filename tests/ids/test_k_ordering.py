@@ -147,3 +147,24 @@ def test_a_window_wider_than_the_skew_allows_is_refuted() -> None:
 def test_random_uuids_that_came_out_ordered_are_refuted() -> None:
     judgement = judge_k_ordering(measurement(uuid4=0.01))
     assert judgement.verdict == "refuted" and "UUIDv4" in judgement.reason
+
+
+def test_a_scheme_that_does_not_sort_by_its_timestamp_is_caught() -> None:
+    """A real run with random IDs standing in for ULIDs: the bound catches it at every skew."""
+    runs = []
+    for skew in (0.0, 10.0):
+        schemes = {}
+        for kind in ("snowflake", "ulid", "uuid7", "ksuid", "uuid4"):
+            generated = "uuid4" if kind == "ulid" else kind  # the broken variant
+            ids, arrivals = merged_stream(
+                generated, n=2000, machines=4, rate_per_s=500.0, skew_ms=skew, drift=1e-4,
+                delay_ms=5.0, rng=random.Random(7),
+            )  # fmt: skip
+            d = disorder(ids, arrivals)
+            schemes[kind] = SchemeDisorder(
+                d.inversion_fraction, d.max_displacement, d.max_window_ms, d.p99_window_ms
+            )
+        runs.append(SkewRun(skew, arrivals[-1] - arrivals[0], schemes))
+    measured = KOrderingMeasurement(n=2000, skew_ms=10.0, delay_ms=5.0, drift=1e-4, runs=runs)
+    judgement = judge_k_ordering(measured)
+    assert judgement.verdict == "refuted" and "ULID" in judgement.reason

@@ -6,7 +6,14 @@ import dataclasses
 
 import pytest
 
-from archlab.sim.checked_runs import CheckCounts
+from archlab.sim import weakstores as weak
+from archlab.sim.checked_runs import (
+    CheckCounts,
+    Tally,
+    check_isolation_into,
+    check_linearizable_into,
+    make_world,
+)
 from archlab.sim.experiments import (
     LaggingReplicaMeasurement,
     SkewChecks,
@@ -140,3 +147,29 @@ def test_skewed_clocks_judge(
     judgement = judge_serializable_not_strict(measured)
     assert (judgement.verdict, fragment in judgement.reason) == (verdict, True)
     assert all_cited(judgement)
+
+
+def test_a_broken_control_in_a_real_run_keeps_the_lag_from_being_shown() -> None:
+    """Replica reads run as the 'control' (a broken variant): the checker flags it, so the
+    verdict cannot hold however stale the replica reads are."""
+    params = {"ops": 60, "clients": 3}
+    tally = Tally()
+    for seed in range(3):
+        world = make_world(
+            seed, params, weak.lagging_replica_factory(0.05), weak.replica_stubs(),
+            weak.SingleKeyWorkload(), 3,
+        )  # fmt: skip
+        history = world.run().history
+        tally.seeds += 1
+        check_linearizable_into(tally, weak.object_view(history))
+        check_isolation_into(tally, history, "serializable")
+        check_isolation_into(tally, history, "strict-serializable")
+    broken = StoreChecks(
+        tally.counts("linearizable"),
+        tally.counts("serializable"),
+        tally.counts("strict-serializable"),
+    )
+    assert broken.linearizable.invalid > 0
+    measured = LaggingReplicaMeasurement(3, 50.0, replica=broken, primary=broken)
+    judgement = judge_serializable_not_linearizable(measured)
+    assert judgement.verdict == "nuanced" and "control failed" in judgement.reason
