@@ -1,9 +1,12 @@
-"""Chapter 7.1 claims: sequential I/O and zero copy, measured on this machine's disk and kernel."""
+"""Chapter 7.1 claims: sequential I/O and zero copy, measured on this machine's disk and kernel.
+
+``streaming.sequential_io`` lives in :mod:`archlab.streaming.measure_sequential_io`; importing
+it here registers it with the chapter.
+"""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from archlab.lab import (
@@ -16,211 +19,26 @@ from archlab.lab import (
     Series,
     Table,
     Threshold,
-    Value,
     experiment,
     holds,
     nuanced,
-    optional_number,
     refuted,
 )
-from archlab.streaming import diskio, zerocopy
-
-MODE_LABEL = {
-    "page_cache": "page cache only (no sync)",
-    "writeback": "write-back, one fsync at the end",
-    "fsync_each": "fdatasync after every write",
-    "direct": "O_DIRECT (no page cache)",
-    "direct_batched": "O_DIRECT, appends batched",
-    "fsync_grow": "fdatasync per write, appends growing the file",
-}
-DISK_MODES = ("writeback", "fsync_each", "direct")
-PATTERNS: tuple[diskio.Pattern, ...] = ("sequential", "random")
-
-
-def judge_sequential_io(v: Mapping[str, Value]) -> Judgement:
-    measured = {m: optional_number(v, f"ratio_{m}") for m in DISK_MODES}
-    disk = {m: r for m, r in measured.items() if r is not None}
-    if not disk:
-        return refuted("no mode reached the disk, so nothing could be compared")
-    text = ", ".join(f"{MODE_LABEL[m]} {r:.2f}x" for m, r in disk.items())
-    batched = optional_number(v, "ratio_direct_batched")
-    low, high = min(disk.values()), max(disk.values())
-    if low >= 2.0:
-        return holds(
-            f"appends beat random writes of the same size in every mode that reaches "
-            f"the disk ({text})"
-        )
-    if max(high, batched or 0.0) < 1.25:
-        return refuted(f"appends were no faster than random writes on this device ({text})")
-    extra = (
-        f"; batching appends into larger I/Os, which only a log can do, gave {batched:.1f}x"
-        if batched is not None
-        else ""
-    )
-    return nuanced(
-        f"the order of offsets alone mattered only on some paths to this device ({text}){extra}"
-    )
-
-
-@experiment(
-    id="streaming.sequential_io",
-    section="7.1",
-    title="Sequential appends vs random writes",
-    claim="""A log that only appends writes to disk much faster than writing the same bytes at
-    random offsets, which is why Kafka stores each partition as an append-only file.""",
-    method="""The same number of 4 KiB writes, one after another through a pre-filled file (as a
-    log with preallocated segments writes) or at uniformly random aligned offsets of a
-    pre-filled file four times larger, on the scratch directory's real filesystem. Four paths
-    to the device: page cache only (contrast), write-back with one fsync at the end, fdatasync
-    after every write, and O_DIRECT. Two more rows show what a log does differently: appends
-    that grow the file (each sync then also commits the new size) and O_DIRECT appends batched
-    into larger I/Os. Each pair alternates, median of the repeats. The verdict compares
-    sequential to random throughput in the modes that reach the disk.""",
-    judge=judge_sequential_io,
-    profiles={
-        "quick": {
-            "io_kb": 4,
-            "buffered_mb": 32,
-            "fsync_ops": 400,
-            "direct_mb": 16,
-            "batch_kb": 256,
-            "repeats": 3,
-        },
-        "full": {
-            "io_kb": 4,
-            "buffered_mb": 1024,
-            "fsync_ops": 10000,
-            "direct_mb": 512,
-            "batch_kb": 256,
-            "repeats": 5,
-        },
-    },
-    references=[
-        "Kafka design documentation: linear writes about 600 MB/s vs random writes about "
-        "100 kB/s on the same (spinning) disks, a ratio of ~6000x (REFERENCES.md, messaging).",
-    ],
+from archlab.streaming import zerocopy
+from archlab.streaming.measure_sequential_io import (
+    SequentialIOMeasurement,
+    judge_sequential_io,
+    sequential_io,
 )
-def sequential_io(ctx: Context) -> Outcome[dict[str, Value]]:
-    p = ctx.params
-    io = int(p["io_kb"]) * 1024
-    scratch = ctx.scratch
-    fs = diskio.filesystem_of(scratch)
-    direct_ok = diskio.direct_io_supported(scratch, io)
-    plan: dict[diskio.Mode, tuple[int, int]] = {  # mode -> (ops, io size)
-        "page_cache": (int(p["buffered_mb"]) * 2**20 // io, io),
-        "writeback": (int(p["buffered_mb"]) * 2**20 // io, io),
-        "fsync_each": (int(p["fsync_ops"]), io),
-    }
-    if direct_ok:
-        plan["direct"] = (int(p["direct_mb"]) * 2**20 // io, io)
-    biggest = max(ops * size for ops, size in plan.values())
-    target = {"random": scratch / "random.dat", "sequential": scratch / "log.dat"}
-    diskio.prepare_target(target["random"], 4 * biggest)
-    diskio.prepare_target(target["sequential"], biggest)
-    rng = ctx.rng("offsets")
-    repeats = int(p["repeats"])
-    runs: dict[tuple[str, str], list[float]] = {}
-    steps = repeats * (2 * len(plan) + (2 if direct_ok else 1))
-    with ctx.progress.task("sequential vs random writes", steps) as task:
-        for _ in range(repeats):
-            for mode, (ops, size) in plan.items():
-                for pattern in PATTERNS:
-                    run = diskio.measure_writes(
-                        target[pattern],
-                        pattern=pattern,
-                        mode=mode,
-                        io_size=size,
-                        ops=ops,
-                        file_size=4 * biggest if pattern == "random" else biggest,
-                        rng=rng,
-                    )
-                    runs.setdefault((mode, pattern), []).append(run.mb_per_s)
-                    task.advance()
-            run = diskio.measure_writes(
-                scratch / "append.log",
-                pattern="sequential",
-                mode="fsync_each",
-                io_size=io,
-                ops=int(p["fsync_ops"]),
-                file_size=0,
-                rng=rng,
-                grow=True,
-            )
-            runs.setdefault(("fsync_grow", "sequential"), []).append(run.mb_per_s)
-            task.advance()
-            if direct_ok:
-                batch = int(p["batch_kb"]) * 1024
-                run = diskio.measure_writes(
-                    scratch / "append.log",
-                    pattern="sequential",
-                    mode="direct",
-                    io_size=batch,
-                    ops=max(1, int(p["direct_mb"]) * 2**20 // batch),
-                    file_size=0,
-                    rng=rng,
-                    grow=True,
-                )
-                runs.setdefault(("direct_batched", "sequential"), []).append(run.mb_per_s)
-                task.advance()
-    mb = {key: statistics.median(vals) for key, vals in runs.items()}
-    table = Table(
-        "Throughput by path to the device (median of repeats)",
-        [
-            Column("path to the device"),
-            Column("bypasses the page cache by"),
-            Column("sequential", "MB/s"),
-            Column("random", "MB/s"),
-            Column("sequential / random", "x"),
-        ],
-        note=f"Filesystem {fs}; O_DIRECT {'supported' if direct_ok else 'not supported'} here; "
-        f"random offsets within a {4 * biggest // 2**20} MiB file.",
-    )
-    values: dict[str, Value] = {"filesystem": fs, "direct_io": direct_ok}
-    bypass = {
-        "page_cache": "nothing (contrast)",
-        "writeback": "fsync at the end",
-        "fsync_each": "fdatasync per write",
-        "direct": "O_DIRECT",
-    }
-    for mode in plan:
-        seq, rnd = mb[(mode, "sequential")], mb[(mode, "random")]
-        table.add(MODE_LABEL[mode], bypass[mode], seq, rnd, seq / rnd)
-        values[f"ratio_{mode}"] = round(seq / rnd, 3)
-    grow_mb, rnd_sync = mb[("fsync_grow", "sequential")], mb[("fsync_each", "random")]
-    table.add(
-        MODE_LABEL["fsync_grow"], "fdatasync per write", grow_mb, rnd_sync, grow_mb / rnd_sync
-    )
-    values["ratio_fsync_grow"] = round(grow_mb / rnd_sync, 3)
-    if direct_ok:
-        batched = mb[("direct_batched", "sequential")]
-        rnd = mb[("direct", "random")]
-        table.add(
-            f"{MODE_LABEL['direct_batched']} ({p['batch_kb']} KiB)",
-            "O_DIRECT",
-            batched,
-            rnd,
-            batched / rnd,
-        )
-        values["ratio_direct_batched"] = round(batched / rnd, 3)
-    labels = [MODE_LABEL[m] for m in plan]
-    figure = Figure(
-        "Write throughput: appends vs random offsets",
-        y_label="MB/s (log scale)",
-        log_y=True,
-        series=[
-            Series("sequential", labels, [mb[(m, "sequential")] for m in plan], style="bar"),
-            Series("random", labels, [mb[(m, "random")] for m in plan], style="bar"),
-        ],
-        caption="Same bytes, same I/O size; only the order of offsets differs.",
-    )
-    disk = [f"{m} {values[f'ratio_{m}']:.2f}x" for m in DISK_MODES if f"ratio_{m}" in values]
-    return Outcome(
-        values,
-        summary=f"sequential/random write throughput: {', '.join(disk)}",
-        tables=[table],
-        figures=[figure],
-    )
 
+__all__ = [
+    "SequentialIOMeasurement",
+    "ZeroCopyMeasurement",
+    "judge_sequential_io",
+    "judge_zero_copy",
+    "sequential_io",
+    "zero_copy",
+]
 
 #: Sendfile skips two of the four copies on the path from page cache to socket (Kafka's design
 #: documentation, docs/references.md §7.1); asking for a CPU saving of at least 1.3x per byte
@@ -291,7 +109,7 @@ def judge_zero_copy(m: ZeroCopyMeasurement) -> Judgement:
     },
     references=[
         "Kafka design documentation: sendfile removes two of the four copies (and two system "
-        "calls) on the path from page cache to socket (REFERENCES.md, messaging).",
+        "calls) on the path from page cache to socket (docs/references.md §7.1).",
     ],
 )
 def zero_copy(ctx: Context) -> Outcome[ZeroCopyMeasurement]:
