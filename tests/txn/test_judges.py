@@ -30,10 +30,10 @@ from archlab.txn.saga.availability import (
 from archlab.txn.saga.isolation import SagaIsolationMeasurement, judge_saga_isolation
 from archlab.txn.saga.transfer import TransferSetup
 from archlab.txn.spanner import SpannerSetup
+from archlab.txn.twopc.blocking import run_blocking
 from archlab.txn.twopc.experiments import (
     BlockingMeasurement,
     judge_blocking,
-    run_blocking,
     summarize as summarize_blocking,
 )
 

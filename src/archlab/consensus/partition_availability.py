@@ -231,8 +231,8 @@ def partition_availability(ctx: Context) -> Outcome[PartitionMeasurement]:
     )
     summary = (
         f"minority commits {measured.minority_commits}; majority elected within "
-        f"{measured.election_after_max_ms} ms and kept ≥ "
+        f"{_ms(measured.election_after_max_ms)} and kept ≥ "
         f"{100 * measured.majority_throughput_ratio_min:.0f}% throughput; "
-        f"caught up ≤ {measured.caught_up_max_ms} ms after healing"
+        f"caught up within {_ms(measured.caught_up_max_ms)} after healing"
     )
     return Outcome(measured, summary, tables=[table], figures=[figure])
