@@ -1,45 +1,87 @@
-"""The Raft experiments' judges give each verdict they can give, from hand-made values."""
+"""The Raft experiments' judges give each verdict they can give, from measured and hand-made
+values; the harnesses behind them run and are reproducible."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from archlab.consensus.experiments import (
+from archlab.consensus.election_randomness import (
+    ElectionRandomnessMeasurement,
+    RangeStats,
     judge_election_randomness,
-    judge_partition_availability,
+    median_interval,
     parse_ranges,
+)
+from archlab.consensus.partition_availability import (
+    PartitionMeasurement,
+    judge_partition_availability,
 )
 from archlab.consensus.raft.availability import PartitionSetup, partition_run
 from archlab.consensus.raft.failover import FailoverSetup, run_trial
 from archlab.errors import ConfigError
-from archlab.lab import Value
 
-FIGURE_16: dict[str, Value] = {
-    "median_ms_150_150": 4000.0,
-    "slow_share_150_150": 0.25,
-    "median_ms_150_155": 300.0,
-    "max_ms_150_200": 520.0,
-    "median_ms_150_300": 160.0,
-}
+
+def _range(
+    low: int, high: int, median: float, lo: float, hi: float, worst: float, slow: float
+) -> RangeStats:
+    return RangeStats(low, high, 40, median, lo, hi, median, worst, median, slow, 1.0)
+
+
+#: The quick profile's measurement at seed 0 (40 trials per range).
+FIGURE_16 = ElectionRandomnessMeasurement(
+    cap_s=10.0,
+    ranges=(
+        _range(150, 150, 6421.0, 2500.0, 10000.0, 10000.0, 0.275),
+        _range(150, 155, 637.0, 135.0, 800.0, 2133.0, 0.0),
+        _range(150, 200, 159.0, 142.0, 170.0, 511.0, 0.0),
+        _range(150, 300, 168.0, 154.0, 180.0, 241.0, 0.0),
+    ),
+)
+
+
+def _with(m: ElectionRandomnessMeasurement, row: RangeStats) -> ElectionRandomnessMeasurement:
+    """``m`` with ``row`` in place of the range it measures (or added)."""
+    others = tuple(r for r in m.ranges if (r.low_ms, r.high_ms) != (row.low_ms, row.high_ms))
+    return replace(m, ranges=(*others, row))
 
 
 class TestElectionRandomness:
     def test_the_paper_reproduced_holds(self) -> None:
         judgement = judge_election_randomness(FIGURE_16)
         assert judgement.verdict == "holds"
-        assert "median 300 ms (paper 287 ms)" in judgement.reason
+        assert "median 637 ms, 95% interval 135–800 ms" in judgement.reason
+        assert all(e.threshold is not None and e.threshold.source for e in judgement.evidence)
 
     def test_randomness_that_does_not_help_refutes(self) -> None:
-        values = {**FIGURE_16, "median_ms_150_150": 200.0}
-        assert judge_election_randomness(values).verdict == "refuted"
+        # 5–10 ms links desynchronise identical timeouts; had they also beaten 150–300 ms:
+        fast = _range(150, 150, 160.0, 150.0, 175.0, 400.0, 0.0)
+        assert judge_election_randomness(_with(FIGURE_16, fast)).verdict == "refuted"
 
-    def test_the_trend_without_the_paper_figures_is_nuanced(self) -> None:
-        values = {**FIGURE_16, "slow_share_150_150": 0.0, "max_ms_150_200": 2000.0}
-        assert judge_election_randomness(values).verdict == "nuanced"
+    def test_a_median_far_from_the_papers_is_nuanced(self) -> None:
+        # Measured with 5–10 ms one-way links (seed 0, 40 trials): 150–155 ms gave a median of
+        # 495 ms, 95% interval 412–655 ms, which leaves the paper's 287 ms out.
+        jittery = _range(150, 155, 495.0, 412.0, 655.0, 2600.0, 0.0)
+        judgement = judge_election_randomness(_with(FIGURE_16, jittery))
+        assert judgement.verdict == "nuanced"
+        assert "lower 95% bound" in judgement.reason
+
+    def test_no_split_vote_storms_or_a_long_tail_is_nuanced(self) -> None:
+        calm = _range(150, 150, 900.0, 600.0, 1400.0, 3000.0, 0.0)
+        assert judge_election_randomness(_with(FIGURE_16, calm)).verdict == "nuanced"
+        tail = _range(150, 200, 159.0, 142.0, 170.0, 900.0, 0.0)
+        assert judge_election_randomness(_with(FIGURE_16, tail)).verdict == "nuanced"
 
     def test_the_short_range_is_reported_when_measured(self) -> None:
-        judgement = judge_election_randomness({**FIGURE_16, "mean_ms_12_24": 70.0})
+        short = _range(12, 24, 30.0, 25.0, 35.0, 90.0, 0.0)
+        judgement = judge_election_randomness(_with(FIGURE_16, replace(short, mean_ms=70.0)))
         assert "12–24 ms: mean 70 ms (paper 35 ms)" in judgement.reason
+
+    def test_the_median_interval_uses_order_statistics(self) -> None:
+        samples = [float(i) for i in range(1, 41)]
+        assert median_interval(samples) == (14.0, 27.0)  # ranks 14 and 27 of 40
+        assert median_interval([5.0]) == (5.0, 5.0)
 
     def test_ranges_parse_and_bad_ones_are_refused(self) -> None:
         assert parse_ranges("150-150, 12-24") == [(150, 150), (12, 24)]
@@ -47,41 +89,51 @@ class TestElectionRandomness:
             parse_ranges("150")
 
 
-PARTITION: dict[str, Value] = {
-    "seeds": 4,
-    "minority_commits": 0,
-    "minority_ok_replies": 0,
-    "majority_elected_seeds": 4,
-    "election_after_max_ms": 170.0,
-    "majority_throughput_ratio_min": 0.85,
-    "caught_up_max_ms": 25.0,
-    "linearizable_seeds": 4,
-}
+#: The quick profile's measurement at seed 0.
+PARTITION = PartitionMeasurement(
+    seeds=4,
+    minority_commits=0,
+    minority_ok_replies=0,
+    majority_elected_seeds=4,
+    election_after_max_ms=170.0,
+    election_after_median_ms=148.0,
+    majority_throughput_ratio_min=0.851,
+    caught_up_max_ms=25.0,
+    linearizable_seeds=4,
+)
 
 
 class TestPartitionAvailability:
     def test_a_majority_that_carries_on_holds(self) -> None:
-        assert judge_partition_availability(PARTITION).verdict == "holds"
+        judgement = judge_partition_availability(PARTITION)
+        assert judgement.verdict == "holds"
+        assert all(e.met for e in judgement.evidence)
 
     @pytest.mark.parametrize(
         "broken",
         [
             {"minority_commits": 3},
             {"minority_ok_replies": 1},
-            {"majority_elected_seeds": 3},
+            {"majority_elected_seeds": 3, "election_after_max_ms": None},
             {"linearizable_seeds": 3},
         ],
     )
     def test_a_minority_that_commits_or_a_stuck_majority_refutes(
-        self, broken: dict[str, Value]
+        self, broken: dict[str, object]
     ) -> None:
-        assert judge_partition_availability({**PARTITION, **broken}).verdict == "refuted"
+        judgement = judge_partition_availability(replace(PARTITION, **broken))  # type: ignore[arg-type]
+        assert judgement.verdict == "refuted"
+        assert any(e.met is False for e in judgement.evidence)
 
     def test_a_slow_majority_or_slow_catch_up_is_nuanced(self) -> None:
-        slow = {**PARTITION, "majority_throughput_ratio_min": 0.2}
+        slow = replace(PARTITION, majority_throughput_ratio_min=0.2)
         assert judge_partition_availability(slow).verdict == "nuanced"
-        lagging = {**PARTITION, "caught_up_max_ms": 5000.0}
+        lagging = replace(PARTITION, caught_up_max_ms=5000.0)
         assert judge_partition_availability(lagging).verdict == "nuanced"
+        never = replace(PARTITION, caught_up_max_ms=None)
+        assert judge_partition_availability(never).verdict == "nuanced"
+        late = replace(PARTITION, election_after_max_ms=900.0)
+        assert judge_partition_availability(late).verdict == "nuanced"
 
 
 class TestHarnesses:

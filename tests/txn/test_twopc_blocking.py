@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archlab.txn.twopc.experiments import HOME, run_blocking
+from archlab.txn.twopc.blocking import HOME, run_blocking
 
 
 def test_participants_hold_the_locks_until_the_coordinator_is_back() -> None:

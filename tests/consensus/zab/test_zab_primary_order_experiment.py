@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import random
 
-from archlab.consensus.zab.experiments import judge_primary_order
+from archlab.consensus.zab.experiments import (
+    PrimaryOrderMeasurement,
+    VariantRuns,
+    judge_primary_order,
+    variant_runs,
+)
 from archlab.consensus.zab.primary_order import ChainWorkload, run_once
-from archlab.lab import Value
 
 
 def test_each_client_walks_its_own_chain_of_dependent_writes() -> None:
@@ -32,23 +36,29 @@ def test_zab_keeps_primary_order_where_zab_without_synchronization_breaks_it() -
     assert broken.order_violated and broken.first
 
 
-def values(correct: int, broken: int) -> dict[str, Value]:
-    found: dict[str, Value] = {"seeds": 10, "zab_crashes": 100}
-    for prefix, count in (("zab", correct), ("nosync", broken)):
-        found[f"{prefix}_order_runs"] = count
-        found[f"{prefix}_diverged_runs"] = count
-        found[f"{prefix}_not_linearizable_runs"] = 0
-    return found
+def counts(violating: int, runs: int = 12) -> VariantRuns:
+    return VariantRuns(runs, 150, 1500, violating, violating, 0, violating, violating, 0, 0)
 
 
 def test_the_judge_holds_when_only_the_variant_breaks_primary_order() -> None:
-    assert judge_primary_order(values(0, 7)).verdict == "holds"
+    judgement = judge_primary_order(PrimaryOrderMeasurement(counts(0), counts(12)))
+    assert judgement.verdict == "holds"
+    assert all(e.met for e in judgement.evidence)
+
+
+def test_the_judge_refutes_zab_without_synchronization_measured_as_zab() -> None:
+    # A real measurement: the broken variant's run, judged as though it were Zab.
+    broken = variant_runs([run_once(1, flawed=True)])
+    judgement = judge_primary_order(PrimaryOrderMeasurement(broken, broken))
+    assert judgement.verdict == "refuted" and "Zab itself" in judgement.reason
+    assert any(e.met is False for e in judgement.evidence)
 
 
 def test_the_judge_refutes_when_zab_itself_breaks_it() -> None:
-    judgement = judge_primary_order(values(1, 7))
-    assert judgement.verdict == "refuted" and "Zab itself" in judgement.reason
+    judgement = judge_primary_order(PrimaryOrderMeasurement(counts(1), counts(7)))
+    assert judgement.verdict == "refuted"
 
 
 def test_the_judge_is_nuanced_when_the_faults_do_not_tell_them_apart() -> None:
-    assert judge_primary_order(values(0, 0)).verdict == "nuanced"
+    judgement = judge_primary_order(PrimaryOrderMeasurement(counts(0), counts(0)))
+    assert judgement.verdict == "nuanced" and "did not exercise" in judgement.reason

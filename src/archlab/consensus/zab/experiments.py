@@ -8,61 +8,144 @@ the ``kv`` linearizability checker; Zab as specified against Zab without synchro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 
 from archlab.consensus.zab.order import PROPERTIES
 from archlab.consensus.zab.primary_order import PrimaryOrderRun, run_once
 from archlab.lab import (
     Column,
     Context,
+    Evidence,
     Figure,
     Judgement,
     Outcome,
     Series,
     Table,
-    Value,
+    Threshold,
     experiment,
     holds,
     nuanced,
-    number,
     refuted,
 )
+from archlab.lab.result import Cell
 
 VARIANTS = {False: "Zab", True: "Zab without synchronization"}
 
+#: Primary order, agreement and linearizability are safety properties: Zab guarantees them in
+#: every run, so one run violating any of them refutes it.
+NO_VIOLATION = Threshold(
+    0,
+    "runs",
+    "Zab paper: primary order and agreement hold in every execution (docs/references.md §5.1–5.3)",
+)
+#: The control: skipping synchronization must break primary order in at least one run, or the
+#: faults never exercised what synchronization is for.
+CONTROL_BROKEN = Threshold(
+    1, "runs", "a control must show the failure it controls for in at least one run"
+)
 
-def _slug(prop: str) -> str:
-    return prop.replace(" ", "_")
+
+@dataclass(frozen=True)
+class VariantRuns:
+    """Runs (seeds) of one variant in which each guarantee was violated."""
+
+    runs: int
+    crashes: int
+    ops_ok: int
+    order_runs: int  # any ordering property violated
+    diverged_runs: int
+    not_linearizable_runs: int
+    agreement_runs: int
+    local_order_runs: int
+    global_order_runs: int
+    integrity_runs: int
 
 
-def judge_primary_order(v: Mapping[str, Value]) -> Judgement:
-    seeds = int(number(v, "seeds"))
-    correct = {
-        "order": int(number(v, "zab_order_runs")),
-        "diverged": int(number(v, "zab_diverged_runs")),
-        "not linearizable": int(number(v, "zab_not_linearizable_runs")),
-    }
-    broken = {
-        "order": int(number(v, "nosync_order_runs")),
-        "diverged": int(number(v, "nosync_diverged_runs")),
-        "not linearizable": int(number(v, "nosync_not_linearizable_runs")),
-    }
-    crashes = int(number(v, "zab_crashes"))
-    if any(correct.values()):
-        text = ", ".join(f"{k} in {n}" for k, n in correct.items() if n)
-        return refuted(f"Zab itself broke its guarantees over {seeds} seeds: {text} runs")
-    found = ", ".join(f"{k} in {n}/{seeds}" for k, n in broken.items())
-    if broken["order"] == 0:
+@dataclass(frozen=True)
+class PrimaryOrderMeasurement:
+    zab: VariantRuns
+    without_sync: VariantRuns
+
+
+def judge_primary_order(m: PrimaryOrderMeasurement) -> Judgement:
+    z, n = m.zab, m.without_sync
+    order = Evidence(
+        "Zab runs breaking an ordering property", z.order_runs, "runs", at_most=NO_VIOLATION
+    )
+    diverged = Evidence(
+        "Zab runs with diverged replicas", z.diverged_runs, "runs", at_most=NO_VIOLATION
+    )
+    stale = Evidence(
+        "Zab runs not linearizable", z.not_linearizable_runs, "runs", at_most=NO_VIOLATION
+    )
+    control = Evidence(
+        "runs without synchronization breaking primary order",
+        n.order_runs,
+        "runs",
+        at_least=CONTROL_BROKEN,
+    )
+    found = (
+        f"order in {n.order_runs}/{n.runs}, diverged in {n.diverged_runs}/{n.runs}, not "
+        f"linearizable in {n.not_linearizable_runs}/{n.runs}"
+    )
+    if not (order.met and diverged.met and stale.met):
+        broke = ", ".join(
+            f"{e.name.removeprefix('Zab runs ')}: {e.value}"
+            for e in (order, diverged, stale)
+            if not e.met
+        )
+        return refuted(
+            f"Zab itself broke its guarantees over {z.runs} seeds ({broke})",
+            order,
+            diverged,
+            stale,
+            control,
+        )
+    if not control.met:
         return nuanced(
-            f"Zab kept primary order in all {seeds} runs ({crashes} leader crashes), but so did "
-            f"Zab without synchronization on this workload ({found}): the faults did not "
-            "exercise the difference"
+            f"Zab kept primary order in all {z.runs} runs ({z.crashes} leader crashes), but so "
+            f"did Zab without synchronization on this workload ({found}): the faults did not "
+            "exercise the difference",
+            order,
+            diverged,
+            stale,
+            control,
         )
     return holds(
-        f"Zab kept primary order, agreement and linearizability in all {seeds} runs despite "
-        f"{crashes} leader crashes mid-broadcast; without synchronization the same runs broke "
-        f"primary order ({found})"
+        f"Zab kept primary order, agreement and linearizability in all {z.runs} runs despite "
+        f"{z.crashes} leader crashes mid-broadcast; without synchronization the same runs broke "
+        f"primary order ({found})",
+        order,
+        diverged,
+        stale,
+        control,
     )
+
+
+def variant_runs(found: list[PrimaryOrderRun]) -> VariantRuns:
+    """What a list of runs of one variant violated, counted per run."""
+
+    def count(prop: str) -> int:
+        return sum(1 for r in found if r.violations.get(prop))
+
+    agreement, local, global_, integrity = (count(p) for p in PROPERTIES)
+    return VariantRuns(
+        runs=len(found),
+        crashes=sum(r.crashes for r in found),
+        ops_ok=sum(r.ops_ok for r in found),
+        order_runs=sum(1 for r in found if r.order_violated),
+        diverged_runs=sum(1 for r in found if r.diverged),
+        not_linearizable_runs=sum(1 for r in found if r.linearizable is False),
+        agreement_runs=agreement,
+        local_order_runs=local,
+        global_order_runs=global_,
+        integrity_runs=integrity,
+    )
+
+
+def _per_property(v: VariantRuns) -> list[int]:
+    """Counts in the order of :data:`PROPERTIES`."""
+    return [v.agreement_runs, v.local_order_runs, v.global_order_runs, v.integrity_runs]
 
 
 @experiment(
@@ -84,14 +167,20 @@ def judge_primary_order(v: Mapping[str, Value]) -> Judgement:
     run with Zab as specified and with the synchronization phase skipped (a new leader
     proposes right after discovery, followers append its proposals to whatever they hold).""",
     judge=judge_primary_order,
+    rule="""refuted when Zab as specified violates agreement, local or global primary order or
+    primary integrity, lets its replicas diverge, or gives a non-linearizable history in any
+    run (safety properties: zero). Holds when it violates none and Zab without
+    synchronization, on the same seeds, breaks primary order in at least one run (the control
+    shows the failure); nuanced when the control breaks nothing (the faults did not exercise
+    synchronization).""",
     profiles={"quick": {"seeds": 12, "ops": 150}, "full": {"seeds": 200, "ops": 400}},
     references=[
         "Zab (Junqueira, Reed, Serafini, DSN 2011): discovery, synchronization, broadcast; "
         "primary order: a primary's proposals are delivered in order, and a new primary "
-        "delivers every earlier committed proposal before its own (REFERENCES.md, consensus)",
+        "delivers every earlier committed proposal before its own (docs/references.md §5.1–5.3)",
     ],
 )
-def zab_primary_order(ctx: Context) -> Outcome[dict[str, Value]]:
+def zab_primary_order(ctx: Context) -> Outcome[PrimaryOrderMeasurement]:
     seeds = [ctx.seed * 10_000 + i for i in range(1, int(ctx.params["seeds"]) + 1)]
     ops = int(ctx.params["ops"])
     runs: dict[bool, list[PrimaryOrderRun]] = {False: [], True: []}
@@ -100,31 +189,24 @@ def zab_primary_order(ctx: Context) -> Outcome[dict[str, Value]]:
             for seed in seeds:
                 runs[flawed].append(run_once(seed, flawed=flawed, ops=ops))
                 task.advance()
-    values: dict[str, Value] = {"seeds": len(seeds)}
-    rows = []
+    measured = PrimaryOrderMeasurement(variant_runs(runs[False]), variant_runs(runs[True]))
+    counted = {False: measured.zab, True: measured.without_sync}
+    rows: list[list[Cell]] = []
     examples = []
     for flawed, label in VARIANTS.items():
-        prefix = "nosync" if flawed else "zab"
-        found = runs[flawed]
-        per_property = {p: sum(1 for r in found if r.violations.get(p)) for p in PROPERTIES}
-        values[f"{prefix}_order_runs"] = sum(1 for r in found if r.order_violated)
-        values[f"{prefix}_diverged_runs"] = sum(1 for r in found if r.diverged)
-        values[f"{prefix}_not_linearizable_runs"] = sum(1 for r in found if r.linearizable is False)
-        values[f"{prefix}_crashes"] = sum(r.crashes for r in found)
-        for prop, count in per_property.items():
-            values[f"{prefix}_{_slug(prop)}_runs"] = count
+        v = counted[flawed]
         rows.append(
             [
                 label,
-                len(found),
-                sum(r.crashes for r in found),
-                *(per_property[p] for p in PROPERTIES),
-                values[f"{prefix}_diverged_runs"],
-                values[f"{prefix}_not_linearizable_runs"],
-                sum(r.ops_ok for r in found),
+                v.runs,
+                v.crashes,
+                *_per_property(v),
+                v.diverged_runs,
+                v.not_linearizable_runs,
+                v.ops_ok,
             ]
         )
-        example = next((r for r in found if r.first), None)
+        example = next((r for r in runs[flawed] if r.first), None)
         if example is not None:
             examples.append(f"{label}, seed {example.seed}: {example.first}")
     table = Table(
@@ -146,23 +228,15 @@ def zab_primary_order(ctx: Context) -> Outcome[dict[str, Value]]:
         x_label="property",
         y_label=f"runs out of {len(seeds)}",
         series=[
-            Series(
-                label,
-                [p for p in PROPERTIES],
-                [
-                    float(number(values, f"{'nosync' if f else 'zab'}_{_slug(p)}_runs"))
-                    for p in PROPERTIES
-                ],
-                style="bar",
-            )
+            Series(label, list(PROPERTIES), [float(c) for c in _per_property(counted[f])], "bar")
             for f, label in VARIANTS.items()
         ],
     )
     return Outcome(
-        measured=values,
+        measured=measured,
         summary=(
-            f"primary order broken in {values['zab_order_runs']}/{len(seeds)} runs of Zab and "
-            f"{values['nosync_order_runs']}/{len(seeds)} without synchronization"
+            f"primary order broken in {measured.zab.order_runs}/{len(seeds)} runs of Zab and "
+            f"{measured.without_sync.order_runs}/{len(seeds)} without synchronization"
         ),
         tables=[table],
         figures=[figure],
