@@ -48,3 +48,28 @@ def test_the_bound_grows_with_time_only_by_what_the_limit_refills() -> None:
     assert allowed_bound(bucket, 2.05) == 25
     window = Limit("fixed_window", rate=10, period=1.0)
     assert allowed_bound(window, 0.5) == 20  # a window edge may fall inside the run
+
+
+def test_without_redis_the_served_memory_store_shows_the_same_difference() -> None:
+    import secrets
+
+    from archlab.resilience.memserver import StoreManager
+
+    authkey = secrets.token_bytes(16)
+    manager = StoreManager(address=("127.0.0.1", 0), authkey=authkey)
+    manager.start()
+    try:
+        where = ("memory", manager.address, authkey)
+        limit = Limit("token_bucket", **SLOW)  # type: ignore[arg-type]
+        atomic = hammer(where, "atomic", limit, key="a", processes=3, threads=3, requests=30)
+        assert atomic.admitted == 50 <= atomic.allowed
+        worst = 0
+        for attempt in range(5):
+            naive = hammer(where, "naive", limit, key=f"n{attempt}", processes=3, threads=3,
+                           requests=30)  # fmt: skip
+            worst = max(worst, naive.over_admitted)
+            if worst:
+                break
+        assert worst > 0
+    finally:
+        manager.shutdown()

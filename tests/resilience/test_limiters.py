@@ -1,4 +1,4 @@
-"""The five rate-limit rules: what each admits, and the Redis scripts agree with Python to the bit."""
+"""The five rate-limit rules: what each admits; the Redis scripts agree with Python to the bit."""
 
 from __future__ import annotations
 

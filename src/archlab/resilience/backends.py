@@ -85,7 +85,7 @@ class RedisBackend:
     def decide(self, key: str, limit: Limit, cost: int = 1, now: float | None = None) -> Decision:
         if cost < 1:
             raise ValueError(f"a request costs at least 1, got {cost}")
-        args = [
+        args: list[str | int] = [
             limit.rate,
             repr(float(limit.period)),
             limit.burst,

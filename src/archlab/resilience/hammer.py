@@ -19,6 +19,7 @@ from typing import Any, Literal
 from archlab.resilience.limits import Limit
 
 Kind = Literal["atomic", "naive"]
+Transport = Literal["redis", "memory"]
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,36 @@ def allowed_bound(limit: Limit, seconds: float) -> int:
     return math.floor(limit.rate * (periods + 1))
 
 
+def _redis_decider(port: int, kind: Kind, limit: Limit, key: str, threads: int) -> Any:
+    import redis
+
+    from archlab.resilience.backends import NaiveRedisBackend, RedisBackend
+
+    client = redis.Redis(port=port, max_connections=threads + 1)
+    backend = RedisBackend(client) if kind == "atomic" else NaiveRedisBackend(client)
+    return lambda: backend.decide(key, limit).allowed
+
+
+def _memory_decider(address: Any, authkey: bytes, kind: Kind, limit: Limit, key: str) -> Any:
+    from archlab.resilience import algorithms, memserver
+
+    store = memserver.connect(address, authkey)
+    if kind == "atomic":
+        args = (key, limit.algorithm, limit.rate, limit.period, limit.burst, 1)
+        return lambda: store.decide(*args)
+
+    def naive() -> bool:
+        raw = store.get(key)
+        state = tuple(float(x) for x in raw.split(",")) if raw else None
+        new_state, decision = algorithms.decide(limit, state, time.time(), 1)
+        store.set(key, ",".join(repr(x) for x in new_state))
+        return decision.allowed
+
+    return naive
+
+
 def _worker(
-    port: int,
+    where: tuple[Transport, Any, bytes],
     kind: Kind,
     limit: Limit,
     key: str,
@@ -53,17 +82,16 @@ def _worker(
     barrier: Any,
     out: Any,
 ) -> None:
-    import redis
-
-    from archlab.resilience.backends import NaiveRedisBackend, RedisBackend
-
-    client = redis.Redis(port=port, max_connections=threads + 1)
-    backend = RedisBackend(client) if kind == "atomic" else NaiveRedisBackend(client)
+    transport, address, authkey = where
+    if transport == "redis":
+        decide = _redis_decider(int(address), kind, limit, key, threads)
+    else:
+        decide = _memory_decider(address, authkey, kind, limit, key)
     counts = [0] * threads
 
     def fire(i: int) -> None:
         for _ in range(requests):
-            if backend.decide(key, limit).allowed:
+            if decide():
                 counts[i] += 1
 
     pool = [threading.Thread(target=fire, args=(i,)) for i in range(threads)]
@@ -73,11 +101,10 @@ def _worker(
     for t in pool:
         t.join()
     out.put(sum(counts))
-    client.close()
 
 
 def hammer(
-    port: int,
+    where: int | tuple[Transport, Any, bytes],
     kind: Kind,
     limit: Limit,
     *,
@@ -86,12 +113,19 @@ def hammer(
     threads: int = 4,
     requests: int = 50,
 ) -> HammerResult:
-    """Fire ``processes × threads × requests`` decisions at ``key``; count what was admitted."""
+    """Fire ``processes × threads × requests`` decisions at ``key``; count what was admitted.
+
+    ``where`` is a Redis port, or ``("memory", address, authkey)`` of a
+    :class:`~archlab.resilience.memserver.StoreManager`.
+    """
+    target = ("redis", where, b"") if isinstance(where, int) else where
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(processes + 1)
     out = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(port, kind, limit, key, threads, requests, barrier, out))
+        ctx.Process(
+            target=_worker, args=(target, kind, limit, key, threads, requests, barrier, out)
+        )
         for _ in range(processes)
     ]
     for p in procs:
