@@ -147,6 +147,32 @@ def sliding_counter(
     return (start, current, previous), decision
 
 
+def lease(
+    limit: Limit, state: State | None, now: float, want: int, give_back: int
+) -> tuple[State, int, float]:
+    """Federation: hand a client up to ``want`` tokens from a token bucket at once.
+
+    Unused tokens a client returns (``give_back``) go back in, up to the capacity. Returns the
+    new state, the tokens granted and, when fewer than wanted, the seconds until ``want`` would
+    have refilled.
+    The bucket keeps refilling while leased tokens wait in clients, which is where federation's
+    over-admission comes from: at most the tokens out on lease.
+    """
+    capacity = float(limit.burst)
+    per_second = limit.rate / limit.period
+    if state is None:
+        tokens = capacity
+    else:
+        tokens = min(capacity, state[0] + max(0.0, now - state[1]) * per_second)
+    tokens = min(capacity, tokens + give_back)
+    granted = min(want, math.floor(tokens))
+    tokens = tokens - granted
+    # When the lease is short, the time until a whole one has refilled: asking sooner would
+    # only fetch a token or two per call.
+    retry_after = 0.0 if granted >= want else (want - tokens) / per_second
+    return (tokens, now), granted, retry_after
+
+
 RULES: dict[str, Rule] = {
     "token_bucket": token_bucket,
     "gcra": gcra,

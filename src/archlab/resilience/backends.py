@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from archlab.resilience import algorithms
 from archlab.resilience.algorithms import State
 from archlab.resilience.limits import Decision, Limit
-from archlab.resilience.scripts import SCRIPTS
+from archlab.resilience.scripts import LEASE, SCRIPTS
 
 if TYPE_CHECKING:
     import redis
@@ -32,6 +32,12 @@ class Backend(Protocol):
     def decide(
         self, key: str, limit: Limit, cost: int = 1, now: float | None = None
     ) -> Decision: ...
+
+
+class LeaseBackend(Protocol):
+    def lease(
+        self, key: str, limit: Limit, want: int, give_back: int = 0, now: float | None = None
+    ) -> tuple[int, float]: ...
 
 
 class MemoryBackend:
@@ -50,6 +56,19 @@ class MemoryBackend:
             new_state, decision = algorithms.decide(limit, state, when, cost)
             self._states[slot] = (new_state, when + limit.expiry)
         return decision
+
+    def lease(
+        self, key: str, limit: Limit, want: int, give_back: int = 0, now: float | None = None
+    ) -> tuple[int, float]:
+        """Take up to ``want`` tokens of ``key``'s token bucket, returning ``give_back``."""
+        when = time.time() if now is None else now
+        slot = ("lease", key)
+        with self._lock:
+            kept = self._states.get(slot)
+            state = kept[0] if kept is not None and kept[1] > when else None
+            new_state, granted, retry = algorithms.lease(limit, state, when, want, give_back)
+            self._states[slot] = (new_state, when + limit.expiry)
+        return granted, retry
 
     def __len__(self) -> int:
         return len(self._states)
@@ -77,6 +96,7 @@ class RedisBackend:
         self.client = client
         self.prefix = prefix
         self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}
+        self._lease = client.register_script(LEASE)
 
     def keys(self, key: str, limit: Limit) -> list[str]:
         base = f"{self.prefix}{limit.algorithm}:{key}"
@@ -95,6 +115,22 @@ class RedisBackend:
         ]
         raw = self._scripts[limit.algorithm](keys=self.keys(key, limit), args=args)
         return _reply(list(raw))
+
+    def lease(
+        self, key: str, limit: Limit, want: int, give_back: int = 0, now: float | None = None
+    ) -> tuple[int, float]:
+        """One atomic script: refill, take back ``give_back``, grant up to ``want`` tokens."""
+        args: list[str | int] = [
+            limit.rate,
+            repr(float(limit.period)),
+            limit.burst,
+            want,
+            int(limit.expiry * 1000),
+            "" if now is None else repr(float(now)),
+            give_back,
+        ]
+        granted, retry = self._lease(keys=[f"{self.prefix}lease:{key}"], args=args)
+        return int(granted), float(_text(retry))
 
 
 class NaiveRedisBackend:

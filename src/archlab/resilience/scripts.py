@@ -173,6 +173,32 @@ return {allowed and 1 or 0, rate, remaining, fmt(retry), fmt(reset)}
 """
 )
 
+#: Federation (:func:`archlab.resilience.algorithms.lease`): ARGV[4] is the tokens wanted and
+#: ARGV[7] the tokens given back; replies ``granted, retry_after``.
+LEASE = (
+    _PRELUDE
+    + """
+local give_back = tonumber(ARGV[7])
+local capacity = burst
+local per_second = rate / period
+local s = redis.call('HMGET', KEYS[1], 'tokens', 'last')
+local tokens
+if s[1] == false then
+  tokens = capacity
+else
+  tokens = math.min(capacity, tonumber(s[1]) + math.max(0, now - tonumber(s[2])) * per_second)
+end
+tokens = math.min(capacity, tokens + give_back)
+local granted = math.min(cost, math.floor(tokens))
+tokens = tokens - granted
+local retry = 0
+if granted < cost then retry = (cost - tokens) / per_second end
+redis.call('HSET', KEYS[1], 'tokens', fmt(tokens), 'last', fmt(now))
+redis.call('PEXPIRE', KEYS[1], expiry)
+return {granted, fmt(retry)}
+"""
+)
+
 SCRIPTS: dict[str, str] = {
     "token_bucket": TOKEN_BUCKET,
     "gcra": GCRA,
