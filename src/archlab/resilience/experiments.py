@@ -7,7 +7,12 @@ this module registers them with their claims, rules and profiles.
 from __future__ import annotations
 
 from archlab.lab import experiment
-from archlab.resilience import measure_atomicity, measure_federation, measure_sharding
+from archlab.resilience import (
+    measure_atomicity,
+    measure_federation,
+    measure_sharding,
+    measure_shedding,
+)
 
 experiment(
     id="resilience.rate_limit_atomicity",
@@ -115,3 +120,43 @@ experiment(
         "(codex 9.3; docs/references.md §9).",
     ],
 )(measure_federation.measure)
+
+experiment(
+    id="resilience.load_shedding",
+    section="9.3",
+    title="Load shedding keeps critical traffic served",
+    claim="""Under severe congestion, dropping low-priority traffic early preserves capacity for
+    critical operations: with shedding, critical requests keep being served while, without it,
+    they queue behind everything else and time out with it.""",
+    method="""A simulated service (20 workers, 50 ms mean service time, a FIFO queue, clients
+    that give up after 1 s) is offered twice its capacity: critical 10%, POST 20%, GET 50%, test
+    20%. The same arrivals run without shedding, with a fleet-usage shedder keeping 20% of
+    capacity for critical requests, with a worker-utilization shedder dropping classes lowest
+    first (high/low watermarks 0.9/0.6, a 1 s hold), and with that shedder without hysteresis.""",
+    judge=measure_shedding.judge_shedding,
+    rule="""nuanced if at least 90% of critical requests are served without shedding (the
+    overload was not severe, a regime check); refuted if a shedder serves no more critical
+    requests than no shedding; holds if both shedders serve at least 99% of them (Stripe's aim:
+    critical traffic is not shed); nuanced otherwise. Level changes with and without hysteresis
+    are reported beside it.""",
+    profiles={
+        "quick": {
+            "workers": 20,
+            "service_ms": 50.0,
+            "offered": 2.0,
+            "seconds": 20.0,
+            "deadline_s": 1.0,
+        },
+        "full": {
+            "workers": 100,
+            "service_ms": 50.0,
+            "offered": 2.0,
+            "seconds": 120.0,
+            "deadline_s": 1.0,
+        },
+    },
+    references=[
+        "Stripe's fleet-usage and worker-utilization load shedders: P. Tarjan, 'Scaling your API "
+        "with rate limiters', https://stripe.com/blog/rate-limiters (docs/references.md §9).",
+    ],
+)(measure_shedding.measure)
