@@ -26,6 +26,7 @@ from archlab.resilience.scripts import LEASE, SCRIPTS
 
 if TYPE_CHECKING:
     import redis
+    import redis.asyncio
 
 
 class Backend(Protocol):
@@ -149,3 +150,27 @@ class NaiveRedisBackend:
         text = ",".join(repr(x) for x in new_state)
         self.client.set(name, text, px=int(limit.expiry * 1000))
         return decision
+
+
+class AsyncRedisBackend:
+    """:class:`RedisBackend` for asyncio servers: the same scripts on a ``redis.asyncio`` client."""
+
+    def __init__(self, client: redis.asyncio.Redis, prefix: str = "archlab:rl:") -> None:
+        self.client = client
+        self.prefix = prefix
+        self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}
+
+    async def adecide(
+        self, key: str, limit: Limit, cost: int = 1, now: float | None = None
+    ) -> Decision:
+        base = f"{self.prefix}{limit.algorithm}:{key}"
+        args: list[str | int] = [
+            limit.rate,
+            repr(float(limit.period)),
+            limit.burst,
+            cost,
+            int(limit.expiry * 1000),
+            "" if now is None else repr(float(now)),
+        ]
+        raw = await self._scripts[limit.algorithm](keys=[base, f"{base}:seq"], args=args)
+        return _reply(list(raw))
