@@ -9,6 +9,7 @@ from __future__ import annotations
 from archlab.lab import experiment
 from archlab.resilience import (
     measure_atomicity,
+    measure_bulkhead,
     measure_federation,
     measure_sharding,
     measure_shedding,
@@ -160,3 +161,46 @@ experiment(
         "with rate limiters', https://stripe.com/blog/rate-limiters (docs/references.md §9).",
     ],
 )(measure_shedding.measure)
+
+experiment(
+    id="resilience.bulkhead",
+    section="9.2",
+    title="Bulkheads stop a slow dependency from failing healthy endpoints",
+    claim="""Isolating the resources each dependency may use (a pool per dependency) keeps one
+    failing dependency from exhausting the resources of the whole service: without isolation a
+    slow dependency holds every shared slot and healthy endpoints fail with it; with bulkheads
+    only its own endpoint degrades.""",
+    method="""A real gateway (an ASGI app under uvicorn, on loopback) has three endpoints, each
+    calling its own dependency server over TCP; one dependency answers after 2 s, the others in
+    2 ms. Clients keep every endpoint busy, with a 1 s gateway timeout. The gateway runs with
+    one pool of 12 slots (and a bounded queue) shared by all dependencies, then with the same
+    12 slots split into a bulkhead of 4 per dependency. Each endpoint's success rate is
+    counted.""",
+    judge=measure_bulkhead.judge_bulkhead,
+    rule="""refuted if the healthy endpoints do no better behind bulkheads than on the shared
+    pool; nuanced if on the shared pool they still serve over 80% (the failure did not spread:
+    a regime check); holds if behind bulkheads they serve at least 95% (room for a loaded
+    machine's scheduling noise); nuanced otherwise.""",
+    profiles={
+        "quick": {
+            "pool": 12,
+            "slow_clients": 16,
+            "fast_clients": 4,
+            "seconds": 3.0,
+            "slow_s": 2.0,
+            "timeout_s": 1.0,
+        },
+        "full": {
+            "pool": 30,
+            "slow_clients": 60,
+            "fast_clients": 10,
+            "seconds": 20.0,
+            "slow_s": 2.0,
+            "timeout_s": 1.0,
+        },
+    },
+    references=[
+        "The bulkhead pattern: M. Nygard, 'Release It!', 2nd ed., 2018, ch. 5 (docs/references.md "
+        "§9).",
+    ],
+)(measure_bulkhead.measure)
