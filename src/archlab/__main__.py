@@ -1,0 +1,5 @@
+"""``python -m archlab``: the same as the ``archlab`` command."""
+
+from archlab.cli import main
+
+main()
