@@ -47,8 +47,9 @@ def test_spans_exported_by_the_sdk_are_decided_as_whole_traces(tmp_path: Path) -
 
 def test_a_malformed_export_gets_400_and_the_collector_keeps_serving() -> None:
     with Collector(status_code_error()) as collector:
-        bad = urllib.request.Request(collector.url, data=b"\xff\x00not protobuf", method="POST",
-                                     headers={"Content-Type": "application/x-protobuf"})  # fmt: skip
+        kind = {"Content-Type": "application/x-protobuf"}
+        body = b"\xff\x00not protobuf"
+        bad = urllib.request.Request(collector.url, data=body, method="POST", headers=kind)
         try:
             urllib.request.urlopen(bad, timeout=5)
             raise AssertionError("accepted garbage")
