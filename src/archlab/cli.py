@@ -29,6 +29,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "design": "archlab.design.cli:design",
     "cluster": "archlab.runtime.cli:cluster",
     "limits": "archlab.resilience.cli:limits",
+    "traces": "archlab.observability.cli:traces",
 }
 
 

@@ -164,7 +164,6 @@ class TailSamplingProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         trace_id = span.context.trace_id
         now = span.end_time or 0
-        ready: list[tuple[int, _Trace]] = []
         with self._lock:
             if trace_id in self._decided:  # a straggler after the decision: follow it
                 self.stats.late_spans += 1
@@ -183,14 +182,26 @@ class TailSamplingProcessor(SpanProcessor):
                 self._buffered -= len(evicted.spans)
                 self.stats.traces_evicted += 1
             self.stats.peak_buffered_spans = max(self.stats.peak_buffered_spans, self._buffered)
-            while self._due and self._due[0][0] <= now:
-                _, tid = heapq.heappop(self._due)
-                t = self._traces.pop(tid, None)  # None: evicted meanwhile
-                if t is not None:
-                    ready.append((tid, t))
-                    self._buffered -= len(t.spans)
+            ready = self._take_due(now)
         for tid, t in ready:
             self._decide(tid, t)
+
+    def tick(self, now_ns: int) -> None:
+        """Decide every trace whose wait is over at ``now_ns`` (a collector's timer)."""
+        with self._lock:
+            ready = self._take_due(now_ns)
+        for tid, t in ready:
+            self._decide(tid, t)
+
+    def _take_due(self, now: int) -> list[tuple[int, _Trace]]:
+        ready = []
+        while self._due and self._due[0][0] <= now:
+            _, tid = heapq.heappop(self._due)
+            t = self._traces.pop(tid, None)  # None: evicted meanwhile
+            if t is not None:
+                ready.append((tid, t))
+                self._buffered -= len(t.spans)
+        return ready
 
     def _decide(self, trace_id: int, trace: _Trace) -> None:
         assert trace.root is not None
