@@ -18,6 +18,7 @@ def assert_one_line_error(result: CliResult, *fragments: str) -> None:
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("archlab: error: "), lines[0]
     for fragment in fragments:
         assert fragment in lines[0]
 
@@ -100,17 +101,18 @@ def test_run_prints_tables_and_verdict(fast_experiment: Experiment, tmp_path: Pa
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["run", "no.such"], ["unknown experiment 'no.such'"]),
-        (["run", "zz.fast", "--profile", "huge"], ["--profile", "huge"]),
-        (["run", "zz.fast", "--set", "m=1"], ["no parameter 'm'"]),
-        (["run", "zz.fast", "--set", "n=lots"], ["expects int"]),
-        (["run", "zz.fast", "--set", "novalue"], ["NAME=VALUE"]),
-        (["run", "zz.fast", "--seed", "x"], ["--seed"]),
-        (["run"], ["Missing argument"]),
-        (["nosuchcommand"], ["No such command"]),
-        (["report", "--only", "nothing.*"], ["matches no experiment"]),
-        (["list", "--chapter", "99"], ["--chapter"]),
-        (["bench", "nosuch"], ["unknown benchmark 'nosuch'"]),
+        (["run", "no.such"], ["archlab: error: run: unknown experiment 'no.such'"]),
+        (["run", "zz.fast", "--profile", "huge"], ["error: run: ", "--profile", "huge"]),
+        (["run", "zz.fast", "--set", "m=1"], ["error: run: ", "no parameter 'm'"]),
+        (["run", "zz.fast", "--set", "n=lots"], ["error: run: ", "expects int"]),
+        (["run", "zz.fast", "--set", "novalue"], ["error: run: ", "NAME=VALUE"]),
+        (["run", "zz.fast", "--seed", "x"], ["archlab: error: run: invalid value for '--seed'"]),
+        (["run"], ["archlab: error: run: missing argument 'ID' (see 'archlab run --help')"]),
+        (["nosuchcommand"], ["archlab: error: no such command 'nosuchcommand'"]),
+        (["report", "--only", "nothing.*"], ["error: report: ", "matches no experiment"]),
+        (["list", "--chapter", "99"], ["error: list: ", "--chapter"]),
+        (["bench", "nosuch"], ["archlab: error: bench: unknown benchmark 'nosuch'"]),
+        (["cluster", "get"], ["archlab: error: cluster get: missing argument 'KEY'"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -178,3 +180,27 @@ def test_errors_in_a_real_process_are_one_line_without_traceback() -> None:
 def test_bench_without_a_name_lists_benchmarks() -> None:
     result = run_cli(["bench"])
     assert result.exit_code == 0 and "benchmarks" in result.stdout
+
+
+def test_unknown_benchmark_suggests_only_close_matches() -> None:
+    far = run_cli(["bench", "nosuchbench"])
+    assert_one_line_error(far, "unknown benchmark 'nosuchbench'")
+    assert "did you mean" not in far.stderr
+    assert_one_line_error(run_cli(["bench", "stroage"]), "did you mean 'storage'?")
+
+
+def test_root_help_shows_whole_summaries() -> None:
+    result = run_cli(["--help"])
+    commands = " ".join(result.stdout.split("Commands:", 1)[1].split())
+    assert "..." not in commands
+    assert (
+        "Compare two runs value by value (two result directories or two result files)." in commands
+    )
+
+
+def test_errors_raised_inside_a_command_name_it() -> None:
+    from archlab.cli import invoked_command
+
+    assert invoked_command(["cluster", "get", "x", "--dir", "d"]) == "archlab cluster get"
+    assert invoked_command(["--help"]) == "archlab"
+    assert invoked_command(["run", "--seed", "3", "zz"]) == "archlab run"
