@@ -47,6 +47,7 @@ def fast_experiment(monkeypatch: pytest.MonkeyPatch) -> Experiment:
         lambda v: Judgement("holds" if v["n"] else "refuted", f"n={v['n']}"),
         {"quick": {"n": 1}, "full": {"n": 2}},
         run,
+        ranges={"n": (0, 9)},
     )
     monkeypatch.setitem(registry._REGISTRY, exp.id, exp)
     return exp
@@ -106,6 +107,7 @@ def test_run_prints_tables_and_verdict(fast_experiment: Experiment, tmp_path: Pa
         (["run", "zz.fast", "--set", "m=1"], ["error: run: ", "no parameter 'm'"]),
         (["run", "zz.fast", "--set", "n=lots"], ["error: run: ", "expects int"]),
         (["run", "zz.fast", "--set", "novalue"], ["error: run: ", "NAME=VALUE"]),
+        (["run", "zz.fast", "--set", "n=-5"], ["run: --set n=-5: parameter n", "between 0 and 9"]),
         (["run", "zz.fast", "--seed", "x"], ["archlab: error: run: invalid value for '--seed'"]),
         (["run"], ["archlab: error: run: missing argument 'ID' (see 'archlab run --help')"]),
         (["nosuchcommand"], ["archlab: error: no such command 'nosuchcommand'"]),
@@ -204,3 +206,41 @@ def test_errors_raised_inside_a_command_name_it() -> None:
     assert invoked_command(["cluster", "get", "x", "--dir", "d"]) == "archlab cluster get"
     assert invoked_command(["--help"]) == "archlab"
     assert invoked_command(["run", "--seed", "3", "zz"]) == "archlab run"
+
+
+def test_list_shows_short_titles_and_long_shows_the_paragraphs() -> None:
+    exp = registry.get("streaming.zero_copy")
+    short = run_cli(["list", "--chapter", "7"])
+    assert short.exit_code == 0
+    assert exp.title in short.stdout and "archlab list --long" in short.stdout
+    assert " ".join(exp.claim.split()[:4]) not in " ".join(short.stdout.split())
+    long = run_cli(["list", "--chapter", "7", "--long"])
+    assert " ".join(exp.claim.split()[:4]) in " ".join(long.stdout.split())
+
+
+def test_list_of_a_chapter_without_experiments_says_so() -> None:
+    result = run_cli(["list", "--chapter", "3"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("chapter 3 (Networking and traffic management) has no")
+
+
+def test_report_elsewhere_keeps_its_results_beside_it(
+    fast_experiment: Experiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["report", "--only", "zz.*", "-o", "other.html"])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "other-results" / "zz.fast.json").exists()
+    assert not (tmp_path / "results").exists()
+    assert "replaced" not in result.stderr
+
+
+def test_report_says_when_it_replaces_earlier_results(
+    fast_experiment: Experiment, tmp_path: Path
+) -> None:
+    args = ["report", "--only", "zz.*", "-o", str(tmp_path / "r.html")]
+    args += ["--results-dir", str(tmp_path / "res")]
+    assert run_cli(args).exit_code == 0
+    again = run_cli(args)
+    assert again.exit_code == 0
+    assert "replaced 1 earlier result file(s)" in " ".join(again.stderr.split())

@@ -13,6 +13,12 @@ A chapter package registers its claims in its ``experiments.py``::
     )
     def sequential_io(ctx: Context) -> Outcome[dict[str, Value]]: ...
 
+``ranges`` (optional) declares the valid range of a parameter, ``{"xid_bits": (8, 32)}``
+(``None`` for an open end); ``archlab run --set`` checks every override against it before
+anything runs. A parameter without a declared range gets the default one
+(:func:`default_range`): numbers (and the numbers of a list) must be at least 1 for integers
+and at least 0 for floats, lowered to the smallest value a profile itself uses, and finite.
+
 ``judge`` is the predicate, written next to the claim, that turns the experiment's typed
 measurement (its own frozen dataclass, see :mod:`archlab.lab.judging`) into a verdict, and
 ``rule`` says in words what it compares, against which thresholds, and where each comes from.
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -42,6 +49,8 @@ _SECTION = re.compile(r"^\d+(\.\d+)*$")
 
 ExperimentFn = Callable[["Context"], Outcome[Any]]
 Judge = Callable[[Any], Judgement]
+#: A parameter's valid range: (lowest, highest), either end None for open.
+Range = tuple[float | None, float | None]
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class Experiment:
     run: ExperimentFn
     references: tuple[str, ...] = field(default_factory=tuple)
     rule: str = ""
+    ranges: Mapping[str, Range] = field(default_factory=dict)
 
     @property
     def chapter(self) -> int:
@@ -79,7 +89,14 @@ class Experiment:
                     f"its parameters are {', '.join(sorted(params)) or 'none'}"
                 )
             params[name] = _coerce(self.id, name, value, params[name])
+            _check_range(self, name, params[name])
         return params
+
+    def valid_range(self, name: str) -> Range:
+        """The declared range of parameter ``name``, or the default one."""
+        if name in self.ranges:
+            return self.ranges[name]
+        return default_range([p[name] for p in self.profiles.values() if name in p])
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -96,6 +113,7 @@ def experiment(
     profiles: Mapping[str, Mapping[str, Any]],
     references: Iterable[str] = (),
     rule: str = "",
+    ranges: Mapping[str, Range] | None = None,
 ) -> Callable[[ExperimentFn], ExperimentFn]:
     """Register the decorated function as the experiment ``id`` (see the module docstring)."""
     if not _ID.match(id):
@@ -105,6 +123,9 @@ def experiment(
     missing = [p for p in PROFILES if p not in profiles]
     if missing:
         raise ValueError(f"experiment {id}: profiles {missing} are missing")
+    unknown = sorted(set(ranges or {}) - {k for p in profiles.values() for k in p})
+    if unknown:
+        raise ValueError(f"experiment {id}: ranges name no parameter: {', '.join(unknown)}")
 
     def register(fn: ExperimentFn) -> ExperimentFn:
         existing = _REGISTRY.get(id)
@@ -121,6 +142,7 @@ def experiment(
             run=fn,
             references=tuple(references),
             rule=" ".join(rule.split()),
+            ranges=dict(ranges or {}),
         )
         return fn
 
@@ -183,3 +205,58 @@ def _coerce(exp_id: str, name: str, value: Any, default: Any) -> Any:
             f"experiment {exp_id}: parameter {name} expects {kind_name}, got {value!r}"
         ) from None
     return value
+
+
+def default_range(profile_values: Iterable[Any]) -> Range:
+    """The range of a parameter that declares none (see the module docstring)."""
+    numbers = [
+        float(v)
+        for value in profile_values
+        for v in (value if isinstance(value, list) else [value])
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    if not numbers:
+        return (None, None)
+    integral = all(
+        isinstance(v, int) and not isinstance(v, bool)
+        for value in profile_values
+        for v in (value if isinstance(value, list) else [value])
+    )
+    lowest = min(1.0 if integral else 0.0, *numbers)
+    return (lowest, None)
+
+
+def _check_range(exp: Experiment, name: str, value: Any) -> None:
+    """Refuse an override outside the parameter's range (one line naming both)."""
+    numbers = [
+        v
+        for v in (value if isinstance(value, list) else [value])
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    low, high = exp.valid_range(name)
+    for v in numbers:
+        if not math.isfinite(v) or (low is not None and v < low) or (high is not None and v > high):
+            raise ConfigError(
+                f"--set {name}={_show(value)}: parameter {name} of {exp.id} must be "
+                f"{describe_range((low, high))}, got {_show(v)}"
+            )
+
+
+def describe_range(bounds: Range) -> str:
+    """``≥ 1``, ``≤ 0.5``, ``between 8 and 32`` or ``a finite number``."""
+    low, high = bounds
+    if low is not None and high is not None:
+        return f"between {_show(low)} and {_show(high)}"
+    if low is not None:
+        return f"≥ {_show(low)}"
+    if high is not None:
+        return f"≤ {_show(high)}"
+    return "a finite number"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(_show(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
