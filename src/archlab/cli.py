@@ -54,6 +54,7 @@ class ArchlabGroup(click.Group):
         loaded = getattr(importlib.import_module(module_name), attribute)
         if not isinstance(loaded, click.Command):
             raise TypeError(f"{target} is not a click command")
+        _whole_summaries(loaded)
         return loaded
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -66,6 +67,15 @@ class ArchlabGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _whole_summaries(command: click.Command) -> None:
+    """Give a group's subcommands their whole first sentence as summary (click cuts it)."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            if not sub.short_help:
+                sub.short_help = sub.get_short_help_str(limit=1000)
+            _whole_summaries(sub)
 
 
 def _module_exists(target: str) -> bool:

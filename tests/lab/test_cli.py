@@ -244,3 +244,11 @@ def test_report_says_when_it_replaces_earlier_results(
     again = run_cli(args)
     assert again.exit_code == 0
     assert "replaced 1 earlier result file(s)" in " ".join(again.stderr.split())
+
+
+@pytest.mark.parametrize("group", ["sim", "check", "cluster", "id", "design"])
+def test_chapter_group_help_shows_whole_summaries(group: str) -> None:
+    result = run_cli([group, "--help"])
+    assert result.exit_code == 0
+    commands = result.stdout.split("Commands:", 1)[1]
+    assert not [line for line in commands.splitlines() if line.rstrip().endswith("...")]
