@@ -18,7 +18,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from archlab.errors import ArchlabError, ConfigError, InputFormatError
-from archlab.lab import bench as bench_mod, console as show, registry, runner
+from archlab.lab import bench as bench_mod, console as show, format as fmt, registry, runner
 from archlab.lab.progress import for_terminal
 from archlab.lab.registry import PROFILES, Experiment
 from archlab.lab.result import Result
@@ -314,7 +314,8 @@ def _summary(console: Console, results: Sequence[Result]) -> None:
     out.add_column("verdict")
     out.add_column("summary")
     for r in results:
-        out.add_row(r.section, r.id, show.verdict_text(r), r.summary or (r.error or ""))
+        summary = fmt.prose(r.summary or (r.error or ""))
+        out.add_row(r.section, r.id, show.verdict_text(r), summary)
     console.print(out)
 
 
@@ -372,8 +373,6 @@ def compare_command(before: Path, after: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from archlab.lab import format as fmt
-
     out = RichTable(title=f"{before} → {after}", title_justify="left")
     for name in ("id", "value", "before", "after", "after/before", "verdict"):
         out.add_column(
