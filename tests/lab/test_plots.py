@@ -189,3 +189,20 @@ def test_categories_are_read_from_an_indexed_colour_bar_label() -> None:
         Heatmap(["x"], ["y"], [[0.5]], colorbar_label="share of histories").category_names() is None
     )
     assert Heatmap(["x"], ["y"], [[7.0]], colorbar_label="0 a, 1 b").category_names() is None
+
+
+def test_lines_and_points_never_share_a_colour() -> None:
+    from matplotlib.colors import to_hex
+
+    figure = Figure(
+        "commit wait",
+        series=[
+            Series("measured", [1.0, 2.0], [1.0, 2.0], style="scatter"),
+            Series("expected", [1.0, 2.0], [1.1, 2.2]),
+            Series("mean", [1.0, 2.0], [0.9, 1.8], style="scatter"),
+        ],
+    )
+    with drawn(figure) as (_fig, ax):
+        colours = [to_hex(c.get_edgecolor()[0]) for c in ax.collections]
+        colours.append(to_hex(ax.get_lines()[0].get_color()))
+        assert len(set(colours)) == 3

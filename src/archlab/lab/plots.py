@@ -143,15 +143,15 @@ def _draw_series(ax: Axes, figure: Figure) -> None:
             lw=0,
             label=readable(band.label) if band.label else None,
         )
+    colour = {id(series): PALETTE[i % len(PALETTE)] for i, series in enumerate(figure.series)}
     if bars:
         labels = list(dict.fromkeys(str(x) for s in bars for x in s.x))
         width = 0.8 / len(bars)
         for i, series in enumerate(bars):
             pos = {str(x): y for x, y in zip(series.x, series.y, strict=True)}
             xs = np.arange(len(labels)) + (i - (len(bars) - 1) / 2) * width
-            ax.bar(
-                xs, [pos.get(label, 0.0) for label in labels], width, label=readable(series.name)
-            )
+            heights = [pos.get(label, 0.0) for label in labels]
+            ax.bar(xs, heights, width, label=readable(series.name), color=colour[id(series)])
         crowded = len(labels) > 6 or max(len(label) for label in labels) * len(labels) > 60
         ax.set_xticks(
             np.arange(len(labels)),
@@ -170,10 +170,30 @@ def _draw_series(ax: Axes, figure: Figure) -> None:
             label += f" (same values as {readable(twin.name)})"
         marker = MARKERS[index % len(MARKERS)]
         shown_markers = len(series.y) <= 40
+        # A series on top of an earlier one is dashed, with larger hollow markers, so the
+        # one below shows through.
+        on_top = twin is not None
         if series.style == "step":
-            ax.step(x, series.y, where="post", label=label, lw=1.6)
+            ax.step(
+                x,
+                series.y,
+                where="post",
+                label=label,
+                lw=1.2 if on_top else 1.6,
+                ls="--" if on_top else "-",
+                color=colour[id(series)],
+            )
         elif series.style == "scatter":
-            ax.scatter(x, series.y, label=label, s=14, marker=marker)
+            ax.scatter(
+                x,
+                series.y,
+                label=label,
+                s=40 if on_top else 14,
+                marker=marker,
+                facecolors="none" if on_top else colour[id(series)],
+                edgecolors=colour[id(series)],
+                zorder=3,
+            )
         elif series.style == "bound":
             ax.plot(x, series.y, label=label, lw=1.2, ls=":", color="#4b5563")
         else:
@@ -181,12 +201,12 @@ def _draw_series(ax: Axes, figure: Figure) -> None:
                 x,
                 series.y,
                 label=label,
-                lw=1.2 if twin is not None else 1.6,
-                ls="--" if twin is not None else "-",
+                color=colour[id(series)],
+                lw=1.2 if on_top else 1.6,
+                ls="--" if on_top else "-",
                 marker=marker if shown_markers else None,
-                ms=7 if twin is not None else 4,
-                mfc="none" if twin is not None else None,
-                markevery=None,
+                ms=7 if on_top else 4,
+                mfc="none" if on_top else colour[id(series)],
             )
         drawn_series.append(series)
     for i, ref in enumerate(figure.ref_lines):
