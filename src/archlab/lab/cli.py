@@ -124,7 +124,8 @@ def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
     "sets",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Override one parameter of the profile (repeatable).",
+    help="Override one parameter of the profile (repeatable); checked against its valid "
+    "range before anything runs.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the Result as one JSON object.")
 @click.option(
