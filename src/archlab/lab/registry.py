@@ -15,9 +15,8 @@ A chapter package registers its claims in its ``experiments.py``::
 
 ``ranges`` (optional) declares the valid range of a parameter, ``{"xid_bits": (8, 32)}``
 (``None`` for an open end); ``archlab run --set`` checks every override against it before
-anything runs. A parameter without a declared range gets the default one
-(:func:`default_range`): numbers (and the numbers of a list) must be at least 1 for integers
-and at least 0 for floats, lowered to the smallest value a profile itself uses, and finite.
+anything runs. A parameter without a declared range must be positive (or at least the smallest
+value a profile itself uses, when that is zero or less): see :mod:`archlab.lab.params`.
 
 ``judge`` is the predicate, written next to the claim, that turns the experiment's typed
 measurement (its own frozen dataclass, see :mod:`archlab.lab.judging`) into a verdict, and
@@ -30,7 +29,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import math
 import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -38,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archlab.errors import ConfigError, UnknownNameError
+from archlab.lab.params import ParamRange, Range, declared, default_range, override
 from archlab.lab.result import Judgement, Outcome
 
 if TYPE_CHECKING:
@@ -49,8 +48,6 @@ _SECTION = re.compile(r"^\d+(\.\d+)*$")
 
 ExperimentFn = Callable[["Context"], Outcome[Any]]
 Judge = Callable[[Any], Judgement]
-#: A parameter's valid range: (lowest, highest), either end None for open.
-Range = tuple[float | None, float | None]
 
 
 @dataclass(frozen=True)
@@ -88,14 +85,13 @@ class Experiment:
                     f"experiment {self.id} has no parameter {name!r}; "
                     f"its parameters are {', '.join(sorted(params)) or 'none'}"
                 )
-            params[name] = _coerce(self.id, name, value, params[name])
-            _check_range(self, name, params[name])
+            params[name] = override(self.id, params, name, value, self.valid_range(name))
         return params
 
-    def valid_range(self, name: str) -> Range:
+    def valid_range(self, name: str) -> ParamRange:
         """The declared range of parameter ``name``, or the default one."""
         if name in self.ranges:
-            return self.ranges[name]
+            return declared(self.ranges[name])
         return default_range([p[name] for p in self.profiles.values() if name in p])
 
 
@@ -180,83 +176,3 @@ def get(experiment_id: str) -> Experiment:
         return _REGISTRY[experiment_id]
     except KeyError:
         raise UnknownNameError("experiment", experiment_id, list(_REGISTRY)) from None
-
-
-def _coerce(exp_id: str, name: str, value: Any, default: Any) -> Any:
-    """Convert a ``--set name=value`` string to the type of the profile's default."""
-    if not isinstance(value, str):
-        return value
-    try:
-        if isinstance(default, bool):
-            lowered = value.lower()
-            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
-                raise ValueError(value)
-            return lowered in {"true", "1", "yes"}
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, list):
-            kind = type(default[0]) if default else str
-            return [kind(v) for v in value.split(",") if v]
-    except ValueError:
-        kind_name = type(default).__name__
-        raise ConfigError(
-            f"experiment {exp_id}: parameter {name} expects {kind_name}, got {value!r}"
-        ) from None
-    return value
-
-
-def default_range(profile_values: Iterable[Any]) -> Range:
-    """The range of a parameter that declares none (see the module docstring)."""
-    numbers = [
-        float(v)
-        for value in profile_values
-        for v in (value if isinstance(value, list) else [value])
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    ]
-    if not numbers:
-        return (None, None)
-    integral = all(
-        isinstance(v, int) and not isinstance(v, bool)
-        for value in profile_values
-        for v in (value if isinstance(value, list) else [value])
-    )
-    lowest = min(1.0 if integral else 0.0, *numbers)
-    return (lowest, None)
-
-
-def _check_range(exp: Experiment, name: str, value: Any) -> None:
-    """Refuse an override outside the parameter's range (one line naming both)."""
-    numbers = [
-        v
-        for v in (value if isinstance(value, list) else [value])
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    ]
-    low, high = exp.valid_range(name)
-    for v in numbers:
-        if not math.isfinite(v) or (low is not None and v < low) or (high is not None and v > high):
-            raise ConfigError(
-                f"--set {name}={_show(value)}: parameter {name} of {exp.id} must be "
-                f"{describe_range((low, high))}, got {_show(v)}"
-            )
-
-
-def describe_range(bounds: Range) -> str:
-    """``≥ 1``, ``≤ 0.5``, ``between 8 and 32`` or ``a finite number``."""
-    low, high = bounds
-    if low is not None and high is not None:
-        return f"between {_show(low)} and {_show(high)}"
-    if low is not None:
-        return f"≥ {_show(low)}"
-    if high is not None:
-        return f"≤ {_show(high)}"
-    return "a finite number"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(_show(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
