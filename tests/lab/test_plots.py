@@ -206,3 +206,12 @@ def test_lines_and_points_never_share_a_colour() -> None:
         colours = [to_hex(c.get_edgecolor()[0]) for c in ax.collections]
         colours.append(to_hex(ax.get_lines()[0].get_color()))
         assert len(set(colours)) == 3
+
+
+def test_ticks_close_together_keep_enough_digits_to_differ() -> None:
+    figure = Figure("tight", series=[Series("s", [0.0, 1.0, 2.0], [0.12311, 0.12347, 0.12389])])
+    with drawn(figure) as (fig, ax):
+        fig.canvas.draw()
+        labels = _tick_labels(ax.yaxis)
+        assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+    assert tick_text(999.9) == "1,000" and tick_text(123.0) == "123" and tick_text(12.0) == "12"

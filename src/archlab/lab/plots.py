@@ -38,7 +38,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import Formatter, LogLocator, MaxNLocator, NullFormatter
 
 from archlab.lab.plotlayout import place_legend
 from archlab.lab.result import Figure, Heatmap, Series
@@ -242,12 +242,12 @@ def _format_numeric_axes(ax: Axes, figure: Figure) -> None:
             finite = [v for v in values if v > 0 and math.isfinite(v)]
             if finite and max(finite) / min(finite) < 10:
                 axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-            axis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_text(v)))
+            axis.set_major_formatter(ReadableFormatter())
             axis.set_minor_formatter(NullFormatter())
             continue
         if values and all(math.isfinite(v) and float(v).is_integer() for v in values):
             axis.set_major_locator(MaxNLocator(integer=True))
-        axis.set_major_formatter(FuncFormatter(lambda v, _pos: tick_text(v)))
+        axis.set_major_formatter(ReadableFormatter())
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -263,25 +263,42 @@ def readable(text: str) -> str:
     return _CARET.sub(lambda m: m.group(1).replace("−", "-").translate(_SUPERSCRIPT), text)
 
 
-def tick_text(value: float) -> str:
-    """A tick label: 0.25, 12, 1,500, 3×10⁸, 10⁻⁴ (three significant digits at most)."""
+def tick_text(value: float, digits: int = 3) -> str:
+    """A tick label: 0.25, 12, 1,500, 3×10⁸, 10⁻⁴ (``digits`` significant digits at most)."""
     if value == 0 or not math.isfinite(value):
         return "0" if value == 0 else ""
     magnitude = abs(value)
     if magnitude >= 1e5 or magnitude < 1e-3:
         exponent = math.floor(math.log10(magnitude) + 1e-9)
-        mantissa = float(f"{value / 10**exponent:.3g}")
+        mantissa = float(f"{value / 10**exponent:.{digits}g}")
         if abs(mantissa) >= 10:
             mantissa, exponent = mantissa / 10, exponent + 1
         power = f"10{superscript(exponent)}"
-        if mantissa == 1:
-            return power
-        if mantissa == -1:
-            return f"−{power}"
-        return f"{mantissa:g}×{power}".replace("-", "−")
-    if magnitude >= 1000:
-        return f"{value:,.0f}".replace("-", "−")
-    return f"{float(f'{value:.3g}'):g}".replace("-", "−")
+        if mantissa in (1, -1):
+            return power if mantissa == 1 else f"−{power}"
+        return f"{mantissa:.{digits}g}×{power}".replace("-", "−")
+    whole = len(str(int(magnitude)))
+    if magnitude >= 1000 or whole >= digits:
+        return f"{value:,.{max(0, digits - whole)}f}".replace("-", "−")
+    return f"{value:.{digits}g}".replace("-", "−")
+
+
+class ReadableFormatter(Formatter):
+    """Ticks as :func:`tick_text`, with as many digits as it takes to tell them apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.digits = 3
+
+    def set_locs(self, locs: Any) -> None:
+        super().set_locs(locs)
+        ticks = {float(v) for v in locs if math.isfinite(v)}
+        self.digits = 3
+        while self.digits < 12 and len({tick_text(v, self.digits) for v in ticks}) < len(ticks):
+            self.digits += 1
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return tick_text(x, self.digits)
 
 
 def _draw_heatmap(
