@@ -65,3 +65,14 @@ def test_a_table_too_wide_for_the_terminal_is_shown_one_record_a_block() -> None
     out = Console(width=80, record=True)
     out.print(show.table(narrow, out.width))
     assert "┃ a" in out.export_text()  # a table that fits keeps its columns
+
+
+def test_a_verdict_without_evidence_shows_a_few_values_and_says_where_the_rest_are() -> None:
+    from tests.lab.test_result import make_result
+
+    result = make_result(values={f"value_{i}": float(i) for i in range(40)})
+    out = Console(width=100, record=True)
+    show.show_result(out, result)
+    text = " ".join(out.export_text().split())
+    assert "measurements (40)" in text and "value_11=11.0" in text
+    assert "value_12=" not in text and "and 28 more (--json shows them all)" in text

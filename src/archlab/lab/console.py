@@ -13,6 +13,9 @@ from archlab.lab import format as fmt
 from archlab.lab.bench import BenchReport
 from archlab.lab.result import Result, Table
 
+#: Measured values shown under a verdict that cites no evidence; the rest are in --json.
+SHOWN_VALUES = 12
+
 VERDICT_STYLE = {
     "holds": "bold green",
     "refuted": "bold red",
@@ -103,8 +106,12 @@ def show_result(console: Console, result: Result, figure_paths: Sequence[str] = 
             line = f"{mark} {e['name']}: {fmt.number(e.get('value'))}{unit}{limit}"
             body.append("\n" + fmt.prose(line), "dim")
         if not result.evidence and result.values:
-            values = "  ".join(f"{k}={fmt.number(v)}" for k, v in result.values.items())
-            body.append(f"\nall measurements ({len(result.values)}): {values}", "dim")
+            items = list(result.values.items())
+            values = "  ".join(f"{k}={fmt.number(v)}" for k, v in items[:SHOWN_VALUES])
+            more = len(items) - SHOWN_VALUES
+            if more > 0:
+                values += f"  … and {more} more (--json shows them all)"
+            body.append(f"\nmeasurements ({len(items)}): {values}", "dim")
     console.print(Panel(body, title=verdict_text(result), title_align="left", expand=False))
     console.print(
         f"[dim]reproduce:[/dim] {result.command}   [dim]({fmt.duration(result.wall_time_s)})[/dim]"
