@@ -20,16 +20,32 @@ class ArchlabError(Exception):
 
 
 class UnknownNameError(ArchlabError):
-    """A name (experiment id, benchmark, model ...) that archlab does not know."""
+    """A name (experiment id, benchmark, model ...) that archlab does not know.
+
+    The hint names only close matches (a typo, or the start of a name), never a guess.
+    """
 
     def __init__(self, kind: str, name: str, known: list[str]) -> None:
-        import difflib
-
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        close = close_matches(name, known)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         super().__init__(f"unknown {kind} {name!r}{hint}")
         self.kind = kind
         self.name = name
+
+
+def close_matches(name: str, known: list[str]) -> list[str]:
+    """Names in ``known`` that ``name`` is a typo of or a prefix of (at most three)."""
+    import difflib
+
+    prefixed = [k for k in known if len(name) >= 2 and k.startswith(name)]
+    similar = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    return list(dict.fromkeys([*prefixed, *similar]))[:3]
+
+
+class UnavailableError(ArchlabError):
+    """A service archlab talks to cannot answer now (not the user's input: exit code 3)."""
+
+    exit_code = 3
 
 
 class InputFormatError(ArchlabError):

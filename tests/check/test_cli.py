@@ -178,3 +178,32 @@ def test_every_command_has_help_with_examples(args: list[str]) -> None:
     result = run_cli([*args, "--help"])
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
+
+
+def test_an_empty_history_is_refused_unless_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    refused = run_cli(["check", "linearizable", str(path)])
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"archlab: error: check linearizable: {path}: the history is empty, so there is "
+        "nothing to check (--allow-empty accepts it as valid)"
+    ]
+    allowed = run_cli(["check", "linearizable", "--allow-empty", str(path)])
+    assert allowed.exit_code == 0
+    assert "the history is empty" in allowed.stderr
+
+
+@pytest.mark.parametrize("bad", ["{bad", "[1,", '"open', "1 2"])
+def test_malformed_initial_json_is_refused(tmp_path: Path, bad: str) -> None:
+    path = write(tmp_path, STALE[2:])
+    result = run_cli(["check", "linearizable", "--initial", bad, path])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"archlab: error: check linearizable: --initial {bad!r} is not")
+
+
+def test_a_bare_word_initial_is_a_string(tmp_path: Path) -> None:
+    path = write(tmp_path, STALE[2:])  # a lone read of null
+    assert run_cli(["check", "linearizable", "--initial", "idle", path]).exit_code == 1

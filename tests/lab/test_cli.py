@@ -18,6 +18,7 @@ def assert_one_line_error(result: CliResult, *fragments: str) -> None:
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("archlab: error: "), lines[0]
     for fragment in fragments:
         assert fragment in lines[0]
 
@@ -46,6 +47,7 @@ def fast_experiment(monkeypatch: pytest.MonkeyPatch) -> Experiment:
         lambda v: Judgement("holds" if v["n"] else "refuted", f"n={v['n']}"),
         {"quick": {"n": 1}, "full": {"n": 2}},
         run,
+        ranges={"n": (0, 9)},
     )
     monkeypatch.setitem(registry._REGISTRY, exp.id, exp)
     return exp
@@ -100,17 +102,19 @@ def test_run_prints_tables_and_verdict(fast_experiment: Experiment, tmp_path: Pa
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["run", "no.such"], ["unknown experiment 'no.such'"]),
-        (["run", "zz.fast", "--profile", "huge"], ["--profile", "huge"]),
-        (["run", "zz.fast", "--set", "m=1"], ["no parameter 'm'"]),
-        (["run", "zz.fast", "--set", "n=lots"], ["expects int"]),
-        (["run", "zz.fast", "--set", "novalue"], ["NAME=VALUE"]),
-        (["run", "zz.fast", "--seed", "x"], ["--seed"]),
-        (["run"], ["Missing argument"]),
-        (["nosuchcommand"], ["No such command"]),
-        (["report", "--only", "nothing.*"], ["matches no experiment"]),
-        (["list", "--chapter", "99"], ["--chapter"]),
-        (["bench", "nosuch"], ["unknown benchmark 'nosuch'"]),
+        (["run", "no.such"], ["archlab: error: run: unknown experiment 'no.such'"]),
+        (["run", "zz.fast", "--profile", "huge"], ["error: run: ", "--profile", "huge"]),
+        (["run", "zz.fast", "--set", "m=1"], ["error: run: ", "no parameter 'm'"]),
+        (["run", "zz.fast", "--set", "n=lots"], ["error: run: ", "expects int"]),
+        (["run", "zz.fast", "--set", "novalue"], ["error: run: ", "NAME=VALUE"]),
+        (["run", "zz.fast", "--set", "n=-5"], ["run: --set n=-5: parameter n", "between 0 and 9"]),
+        (["run", "zz.fast", "--seed", "x"], ["archlab: error: run: invalid value for '--seed'"]),
+        (["run"], ["archlab: error: run: missing argument 'ID' (see 'archlab run --help')"]),
+        (["nosuchcommand"], ["archlab: error: no such command 'nosuchcommand'"]),
+        (["report", "--only", "nothing.*"], ["error: report: ", "matches no experiment"]),
+        (["list", "--chapter", "99"], ["error: list: ", "--chapter"]),
+        (["bench", "nosuch"], ["archlab: error: bench: unknown benchmark 'nosuch'"]),
+        (["cluster", "get"], ["archlab: error: cluster get: missing argument 'KEY'"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -178,3 +182,73 @@ def test_errors_in_a_real_process_are_one_line_without_traceback() -> None:
 def test_bench_without_a_name_lists_benchmarks() -> None:
     result = run_cli(["bench"])
     assert result.exit_code == 0 and "benchmarks" in result.stdout
+
+
+def test_unknown_benchmark_suggests_only_close_matches() -> None:
+    far = run_cli(["bench", "nosuchbench"])
+    assert_one_line_error(far, "unknown benchmark 'nosuchbench'")
+    assert "did you mean" not in far.stderr
+    assert_one_line_error(run_cli(["bench", "stroage"]), "did you mean 'storage'?")
+
+
+def test_root_help_shows_whole_summaries() -> None:
+    result = run_cli(["--help"])
+    commands = " ".join(result.stdout.split("Commands:", 1)[1].split())
+    assert "..." not in commands
+    assert (
+        "Compare two runs value by value (two result directories or two result files)." in commands
+    )
+
+
+def test_errors_raised_inside_a_command_name_it() -> None:
+    from archlab.cli import invoked_command
+
+    assert invoked_command(["cluster", "get", "x", "--dir", "d"]) == "archlab cluster get"
+    assert invoked_command(["--help"]) == "archlab"
+    assert invoked_command(["run", "--seed", "3", "zz"]) == "archlab run"
+
+
+def test_list_shows_short_titles_and_long_shows_the_paragraphs() -> None:
+    exp = registry.get("streaming.zero_copy")
+    short = run_cli(["list", "--chapter", "7"])
+    assert short.exit_code == 0
+    assert exp.title in short.stdout and "archlab list --long" in short.stdout
+    assert " ".join(exp.claim.split()[:4]) not in " ".join(short.stdout.split())
+    long = run_cli(["list", "--chapter", "7", "--long"])
+    assert " ".join(exp.claim.split()[:4]) in " ".join(long.stdout.split())
+
+
+def test_list_of_a_chapter_without_experiments_says_so() -> None:
+    result = run_cli(["list", "--chapter", "3"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("chapter 3 (Networking and traffic management) has no")
+
+
+def test_report_elsewhere_keeps_its_results_beside_it(
+    fast_experiment: Experiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["report", "--only", "zz.*", "-o", "other.html"])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "other-results" / "zz.fast.json").exists()
+    assert not (tmp_path / "results").exists()
+    assert "replaced" not in result.stderr
+
+
+def test_report_says_when_it_replaces_earlier_results(
+    fast_experiment: Experiment, tmp_path: Path
+) -> None:
+    args = ["report", "--only", "zz.*", "-o", str(tmp_path / "r.html")]
+    args += ["--results-dir", str(tmp_path / "res")]
+    assert run_cli(args).exit_code == 0
+    again = run_cli(args)
+    assert again.exit_code == 0
+    assert "replaced 1 earlier result file(s)" in " ".join(again.stderr.split())
+
+
+@pytest.mark.parametrize("group", ["sim", "check", "cluster", "id", "design"])
+def test_chapter_group_help_shows_whole_summaries(group: str) -> None:
+    result = run_cli([group, "--help"])
+    assert result.exit_code == 0
+    commands = result.stdout.split("Commands:", 1)[1]
+    assert not [line for line in commands.splitlines() if line.rstrip().endswith("...")]

@@ -8,6 +8,8 @@ import pytest
 
 from archlab.lab import Result, registry, runner
 from archlab.lab.judging import rejudge
+from archlab.lab.plotlayout import hidden_by_legend
+from archlab.lab.plots import drawn
 from archlab.lab.result import VERDICTS
 
 EXPERIMENTS = [e.id for e in registry.all_experiments()]
@@ -25,3 +27,7 @@ def test_quick_profile_yields_a_computed_verdict(experiment_id: str, tmp_path: P
     assert [e.to_dict() for e in again.evidence] == result.evidence
     assert result.summary and (result.tables or result.figures)
     assert Result.from_dict(result.to_dict()) == result
+    for figure in result.figures:  # as the report draws it: no legend over the data
+        with drawn(figure) as (_fig, ax):
+            legend = ax.get_legend()
+            assert legend is None or hidden_by_legend(ax, legend) == [], figure.title

@@ -131,3 +131,61 @@ def test_every_registered_experiment_is_well_formed() -> None:
         assert set(PROFILES) <= set(exp.profiles), exp.id
         assert exp.claim and exp.method and exp.title, exp.id
         assert exp.id.split(".")[0].isidentifier()
+
+
+def test_overrides_outside_the_default_range_are_refused(
+    scratch_registry: dict[str, object],
+) -> None:
+    _register()(run_nothing)
+    exp = registry.get("demo.thing")
+    with pytest.raises(ConfigError, match=r"--set n=-5: parameter n of demo.thing must be ≥ 1"):
+        exp.params("quick", {"n": "-5"})
+    with pytest.raises(ConfigError, match="must be > 0, got 0"):
+        exp.params("quick", {"rate": "0"})
+    with pytest.raises(ConfigError, match="got inf"):
+        exp.params("quick", {"rate": "inf"})
+    with pytest.raises(ConfigError, match="sizes=1,0: .* got 0"):
+        exp.params("quick", {"sizes": "1,0"})
+    assert exp.params("quick", {"n": "1", "rate": "0.01", "sizes": "3"})["sizes"] == [3]
+
+
+def test_a_profile_value_of_zero_or_less_lowers_the_default_range() -> None:
+    from archlab.lab.params import ParamRange, default_range
+
+    assert default_range([0, 5]) == ParamRange(0)
+    assert default_range([[0.0, 50.0]]) == ParamRange(0)
+    assert default_range([[-2.0, 1.0]]) == ParamRange(-2)
+    assert default_range([4, 8]) == ParamRange(1)
+    assert default_range([0.5, 2.0]) == ParamRange(0, low_open=True)
+    assert default_range(["3,5,7"]) == ParamRange()
+    assert str(ParamRange(0, low_open=True)) == "> 0"
+    assert str(ParamRange(0, 1, low_open=True)) == "> 0 and ≤ 1"
+    assert str(ParamRange(8, 32)) == "between 8 and 32"
+
+
+def test_declared_ranges_are_checked(scratch_registry: dict[str, object]) -> None:
+    experiment(
+        id="demo.bits",
+        section="4.3",
+        title="t",
+        claim="c",
+        method="m",
+        judge=_judge,  # type: ignore[arg-type]
+        profiles={"quick": {"bits": 14}, "full": {"bits": 18}},
+        ranges={"bits": (8, 32)},
+    )(run_nothing)
+    exp = registry.get("demo.bits")
+    with pytest.raises(ConfigError, match="bits must be between 8 and 32, got 40"):
+        exp.params("quick", {"bits": "40"})
+    assert exp.params("quick", {"bits": "32"}) == {"bits": 32}
+    with pytest.raises(ValueError, match="ranges name no parameter: nope"):
+        experiment(
+            id="demo.other",
+            section="4.3",
+            title="t",
+            claim="c",
+            method="m",
+            judge=_judge,  # type: ignore[arg-type]
+            profiles={"quick": {"bits": 14}, "full": {"bits": 18}},
+            ranges={"nope": (1, None)},
+        )

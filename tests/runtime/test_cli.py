@@ -84,3 +84,53 @@ def test_every_subcommand_has_examples() -> None:
         assert result.exit_code == 0
         assert "Examples:" in result.stdout, sub
     assert "Examples:" in run_cli(["cluster", "--help"]).stdout
+
+
+def test_a_failed_up_removes_the_directory_it_created(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "cluster"
+    with _busy_port_with_free_neighbours() as busy:
+        port = busy.getsockname()[1]
+        result = run_cli(
+            ["cluster", "up", "raft", "--dir", str(target), "--base-port", str(port - 1)]
+        )
+    assert result.exit_code == 2
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_empty_key_is_refused(tmp_path: Path) -> None:
+    for args in (["get", ""], ["put", "", "1"], ["cas", "", "1", "2"]):
+        result = run_cli(["cluster", *args, "--dir", str(tmp_path)])
+        assert result.exit_code == 2, args
+        assert result.stderr.strip().splitlines() == [
+            f"archlab: error: cluster {args[0]}: the key is empty; give a KEY such as x"
+        ]
+
+
+def test_a_running_node_and_a_lost_majority_are_named(tmp_path: Path) -> None:
+    from archlab.runtime.cluster import kill_node, stop_cluster
+
+    from .conftest import start_cluster
+
+    spec = start_cluster(tmp_path / "c")
+    try:
+        node = spec.node(2)
+        again = run_cli(["cluster", "start", "2", *_dir(spec)])
+        assert again.exit_code == 2
+        assert again.stderr.strip().splitlines() == [
+            f"archlab: error: cluster start: node 2 is already running (pid {node.pid})"
+        ]
+        kill_node(spec, 2)
+        kill_node(spec, 3)
+        result = run_cli(["cluster", "get", "x", "--timeout", "1", *_dir(spec)])
+        assert result.exit_code == 3  # unavailable, not bad input
+        waiting, error = result.stderr.strip().splitlines()
+        assert waiting.startswith("archlab: waiting for the cluster in")
+        assert error.startswith("archlab: error: cluster get: ")
+        assert "may or may not have taken effect" in error
+    finally:
+        stop_cluster(spec)
+
+
+def test_the_default_cluster_directory_is_ignored_by_git() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert ".archlab-cluster/" in (root / ".gitignore").read_text().splitlines()

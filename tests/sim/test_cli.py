@@ -132,3 +132,50 @@ def test_timeline_draws_the_history_with_faults_and_verdict(tmp_path: Path) -> N
     assert "NOT linearizable" in html
     assert "archlab sim register --variant broken --seed 0" in html
     assert "<script src=" not in html and "<link " not in html  # self-contained
+
+
+def test_help_groups_the_options_and_describes_every_one() -> None:
+    import click
+
+    from archlab.cli import cli
+    from archlab.sim.scenario import all_scenarios
+
+    ctx = click.Context(cli)
+    group = cli.get_command(ctx, "sim")
+    assert isinstance(group, click.Group)
+    for scenario in all_scenarios():
+        command = group.get_command(ctx, scenario.name)
+        assert command is not None
+        undescribed = [p.name for p in command.params if isinstance(p, click.Option) and not p.help]
+        assert undescribed == [], (scenario.name, undescribed)
+    out = run_cli(["sim", "register", "--help"]).stdout
+    headings = [line for line in out.splitlines() if line.endswith(":") and line[:1].isupper()]
+    assert headings == [
+        "Options of register:",
+        "Runs:",
+        "Cluster and workload:",
+        "Faults (the nemesis):",
+        "Network and disk:",
+        "Output:",
+        "Other options:",
+    ]
+
+
+def test_sweep_lines_stay_aligned_past_seed_9() -> None:
+    result = run_cli(["sim", "register", "--seeds", "8-11", "--ops", "40", "--jobs", "1"])
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("seed ")]
+    assert len(lines) == 4
+    for marker in (":", "ok/fail/info", "faults", "archlab sim"):
+        assert len({line.index(marker) for line in lines}) == 1, (marker, lines)
+
+
+def test_an_output_file_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "nonexistent" / "dir" / "h.jsonl"
+    result = run_cli(["sim", "register", "--seed", "1", "--history", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"archlab: error: sim register: --history {target}: the directory "
+        f"{target.parent} does not exist"
+    ]
+    assert not (tmp_path / "nonexistent").exists()

@@ -1,7 +1,8 @@
 """``archlab check``: is a history linearizable, or serializable? (codex 5.1)
 
 Exit codes: 0 the history is valid, 1 an anomaly was found, 2 bad input (a malformed line is
-reported with its number and what was expected), 3 unknown (a limit was reached first, or
+reported with its number and what was expected, an empty history unless ``--allow-empty``,
+malformed ``--initial`` JSON), 3 unknown (a limit was reached first, or
 there was nothing to judge). ``--json`` prints one object with at least ``valid`` (true,
 false or "unknown") and ``anomalies``.
 """
@@ -9,6 +10,7 @@ false or "unknown") and ``anomalies``.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from archlab.check.isolation import IsolationResult, check_isolation
 from archlab.check.linearizability import KeyResult, LinearizabilityResult, check_linearizable
 from archlab.check.models import model_names
 from archlab.check.transactions import WORKLOADS
+from archlab.errors import ConfigError
 from archlab.lab.format import duration
 
 EXIT = {True: 0, False: 1, "unknown": 3}
@@ -35,13 +38,22 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+_BARE_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
 def _parse_initial(text: str | None) -> Any:
+    """``--initial`` as JSON; a bare word (``idle``) is a string, malformed JSON is an error."""
     if text is None:
         return None
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
-        return text  # a bare word is a string
+    except json.JSONDecodeError as exc:
+        if _BARE_WORD.match(text):
+            return text
+        raise ConfigError(
+            f"--initial {text!r} is not valid JSON ({exc.msg} at column {exc.colno}); "
+            "quote a string as '\"text\"'"
+        ) from None
     return hist.parse_event({"process": 0, "type": "ok", "f": "x", "value": value}, "", 0).value
 
 
@@ -90,7 +102,12 @@ def check() -> None:
     "--initial",
     default=None,
     metavar="VALUE",
-    help="The object's value before the history, as JSON (default null).",
+    help="The object's value before the history, as JSON (default null; a bare word is a string).",
+)
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Accept a history with no events (valid, exit 0) instead of exit 2.",
 )
 def linearizable_command(
     file: Path,
@@ -100,6 +117,7 @@ def linearizable_command(
     time_limit: float,
     max_steps: int | None,
     initial: str | None,
+    allow_empty: bool,
 ) -> None:
     """Is the history linearizable for MODEL?
 
@@ -115,11 +133,13 @@ def linearizable_command(
       archlab check linearizable --model cas-register --initial 0 --timeline t.html h.jsonl
       archlab check linearizable --time-limit 5 big.jsonl
     """
+    initial_value = _parse_initial(initial)
     events = hist.load(file)
+    _refuse_empty(file, events, allow_empty)
     result = check_linearizable(
         events,
         model,
-        initial=_parse_initial(initial),
+        initial=initial_value,
         time_limit=time_limit,
         max_steps=max_steps,
         source=str(file),
@@ -131,6 +151,18 @@ def linearizable_command(
     else:
         _show_linearizable(_console(), result, timeline)
     sys.exit(EXIT[result.valid])
+
+
+def _refuse_empty(file: Path, events: list[Event], allow_empty: bool) -> None:
+    """An empty history is almost always a mistake (a wrong path, a run that wrote nothing)."""
+    if events:
+        return
+    if not allow_empty:
+        raise ConfigError(
+            f"{file}: the history is empty, so there is nothing to check "
+            "(--allow-empty accepts it as valid)"
+        )
+    click.echo(f"archlab: warning: {file}: the history is empty (nothing to check)", err=True)
 
 
 def _write_timeline_linearizable(

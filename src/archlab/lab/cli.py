@@ -15,12 +15,15 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from archlab.errors import ArchlabError, ConfigError, InputFormatError
-from archlab.lab import bench as bench_mod, console as show, registry, runner
+from archlab.lab import bench as bench_mod, console as show, format as fmt, registry, runner
 from archlab.lab.progress import for_terminal
 from archlab.lab.registry import PROFILES, Experiment
 from archlab.lab.result import Result
+
+DEFAULT_REPORT = Path("results/report.html")
 
 PROFILE_OPTION = click.option(
     "--profile",
@@ -49,26 +52,44 @@ def _stdout() -> Console:
 
 @click.command("list")
 @click.option("--chapter", type=click.IntRange(1, 10), help="Only claims of this codex chapter.")
+@click.option("--long", "long_form", is_flag=True, help="Each claim's whole paragraph too.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array with id, section, claim ...")
-def list_command(chapter: int | None, as_json: bool) -> None:
-    """List the claims archlab measures, in codex order.
+def list_command(chapter: int | None, long_form: bool, as_json: bool) -> None:
+    """List the claims archlab measures, in codex order: section, id and short title.
 
     \b
     Examples:
       archlab list
-      archlab list --chapter 4
+      archlab list --chapter 4 --long
       archlab list --json | jq '.[].id'
     """
     experiments = [e for e in registry.all_experiments() if chapter in (None, e.chapter)]
     if as_json:
         click.echo(json.dumps([_describe(e) for e in experiments], indent=2))
         return
-    out = RichTable(title=f"{len(experiments)} claims", title_justify="left")
+    if not experiments:
+        from archlab.lab.chapters import chapter_title
+
+        chapters = sorted({e.chapter for e in registry.all_experiments()})
+        click.echo(
+            f"chapter {chapter} ({chapter_title(chapter or 0)}) has no experiments yet; "
+            f"chapters with experiments: {', '.join(map(str, chapters))}"
+        )
+        return
+    out = RichTable(
+        title=f"{len(experiments)} claims",
+        title_justify="left",
+        caption=None if long_form else "each claim in full: archlab list --long",
+        caption_justify="left",
+    )
     out.add_column("§", justify="right", style="dim")
     out.add_column("id", style="bold cyan", no_wrap=True)
     out.add_column("claim")
     for e in experiments:
-        out.add_row(e.section, e.id, e.claim)
+        claim = Text(e.title)
+        if long_form:
+            claim.append(f"\n{e.claim}", style="dim")
+        out.add_row(e.section, e.id, claim)
     _stdout().print(out)
 
 
@@ -103,7 +124,8 @@ def _parse_sets(pairs: Sequence[str]) -> dict[str, str]:
     "sets",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Override one parameter of the profile (repeatable).",
+    help="Override one parameter of the profile (repeatable); checked against its valid "
+    "range before anything runs.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the Result as one JSON object.")
 @click.option(
@@ -190,7 +212,7 @@ def _select(patterns: Sequence[str]) -> list[Experiment]:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("results/report.html"),
+    default=DEFAULT_REPORT,
     show_default=True,
     help="The HTML file.",
 )
@@ -203,9 +225,9 @@ def _select(patterns: Sequence[str]) -> list[Experiment]:
 @click.option(
     "--results-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("results"),
-    show_default=True,
-    help="Where each result's JSON is saved as soon as it is measured.",
+    default=None,
+    help="Where each result's JSON is saved as soon as it is measured [default: results/ "
+    "for the default -o, else OUTPUT-STEM-results/ beside the output].",
 )
 def report_command(
     profile: str,
@@ -213,13 +235,15 @@ def report_command(
     only: Sequence[str],
     output: Path,
     from_results: Path | None,
-    results_dir: Path,
+    results_dir: Path | None,
 ) -> None:
     """Measure every claim and write one self-contained HTML report.
 
     The report needs no network to open: styles, script and plots are inline. Each result
     is saved as JSON the moment it is measured, so an interrupted run keeps what finished and
-    --from-results rebuilds the page without measuring again.
+    --from-results rebuilds the page without measuring again. With -o elsewhere than the
+    default, the JSON goes beside it (storage.html: storage-results/), so another report's
+    results are never overwritten; a result file that is replaced is reported.
 
     \b
     Examples:
@@ -239,7 +263,8 @@ def report_command(
             if not results:
                 raise ConfigError(f"--only matches no result in {from_results}")
     else:
-        results = _run_all(_select(only), profile, seed, results_dir, console)
+        directory = results_dir if results_dir is not None else results_beside(output)
+        results = _run_all(_select(only), profile, seed, directory, console)
     path = report.write(results, output).resolve()
     _summary(console, results)
     failed = [r.id for r in results if not r.ok]
@@ -250,10 +275,18 @@ def report_command(
         sys.exit(1)
 
 
+def results_beside(output: Path) -> Path:
+    """Where a report's result JSON goes when --results-dir is not given."""
+    if output == DEFAULT_REPORT:
+        return DEFAULT_REPORT.parent
+    return output.parent / f"{output.stem}-results"
+
+
 def _run_all(
     experiments: Sequence[Experiment], profile: str, seed: int, results_dir: Path, console: Console
 ) -> list[Result]:
     results = []
+    replaced = [e.id for e in experiments if (results_dir / f"{e.id}.json").exists()]
     with for_terminal() as progress, progress.task("experiments", len(experiments)) as overall:
         for exp in experiments:
             overall.update(description=f"{exp.id}")
@@ -265,6 +298,13 @@ def _run_all(
             overall.advance()
             if not sys.stderr.isatty():
                 console.print(f"{exp.id}: {result.verdict or 'error'} ({result.wall_time_s:.1f} s)")
+    console.print(f"results: {len(results)} JSON file(s) in {results_dir}", highlight=False)
+    if replaced:
+        console.print(
+            f"[yellow]note:[/yellow] replaced {len(replaced)} earlier result file(s) in "
+            f"{results_dir} ({', '.join(replaced[:3])}{' ...' if len(replaced) > 3 else ''})",
+            highlight=False,
+        )
     return results
 
 
@@ -275,7 +315,8 @@ def _summary(console: Console, results: Sequence[Result]) -> None:
     out.add_column("verdict")
     out.add_column("summary")
     for r in results:
-        out.add_row(r.section, r.id, show.verdict_text(r), r.summary or (r.error or ""))
+        summary = fmt.prose(r.summary or (r.error or ""))
+        out.add_row(r.section, r.id, show.verdict_text(r), summary)
     console.print(out)
 
 
@@ -333,8 +374,6 @@ def compare_command(before: Path, after: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from archlab.lab import format as fmt
-
     out = RichTable(title=f"{before} → {after}", title_justify="left")
     for name in ("id", "value", "before", "after", "after/before", "verdict"):
         out.add_column(

@@ -13,6 +13,9 @@ from archlab.lab import format as fmt
 from archlab.lab.bench import BenchReport
 from archlab.lab.result import Result, Table
 
+#: Measured values shown under a verdict that cites no evidence; the rest are in --json.
+SHOWN_VALUES = 12
+
 VERDICT_STYLE = {
     "holds": "bold green",
     "refuted": "bold red",
@@ -26,38 +29,89 @@ def verdict_text(result: Result) -> Text:
     return Text(label, style=VERDICT_STYLE[label])
 
 
-def table(t: Table) -> RichTable:
-    out = RichTable(title=t.title, title_justify="left", title_style="bold", caption=t.note or None)
+def table(t: Table, width: int | None = None) -> RichTable:
+    """``t`` as a rich table; one too wide for ``width`` columns is shown one record a block."""
+    notes = [fmt.prose(t.note)] if t.note else []
+    notes += fmt.percent_notes([c.label for c in t.columns], [c.unit for c in t.columns], t.rows)
+    caption = "\n".join(notes) or None
+    if width is not None and _needed_width(t) > width:
+        return _records(t, caption)
+    out = RichTable(
+        title=t.title,
+        title_justify="left",
+        title_style="bold",
+        caption=caption,
+        caption_justify="left",
+    )
     for i, column in enumerate(t.columns):
         numeric = bool(t.rows) and all(fmt.is_numeric(r[i]) or r[i] is None for r in t.rows)
         out.add_column(column.label, justify="right" if numeric else "left")
     for row in t.rows:
-        out.add_row(*(fmt.number(c) for c in row))
+        out.add_row(*(_cell(c) for c in row))
+    return out
+
+
+def _cell(value: object) -> str:
+    return fmt.prose(value) if isinstance(value, str) else fmt.number(value)  # type: ignore[arg-type]
+
+
+def _needed_width(t: Table) -> int:
+    """Columns wide enough that no header word and no cell is cut, plus rich's borders."""
+    total = 1
+    for i, column in enumerate(t.columns):
+        words = max((len(w) for w in column.label.split()), default=1)
+        cells = max((len(_cell(r[i])) for r in t.rows), default=1)
+        total += max(words, cells) + 3
+    return total
+
+
+def _records(t: Table, caption: str | None) -> RichTable:
+    """A wide table as blocks, one per row: each column's label and value on a line."""
+    out = RichTable(
+        title=t.title,
+        title_justify="left",
+        title_style="bold",
+        caption=caption,
+        caption_justify="left",
+        show_header=False,
+    )
+    out.add_column("field", style="dim")
+    out.add_column("value")
+    for n, row in enumerate(t.rows):
+        if n:
+            out.add_section()
+        for column, value in zip(t.columns, row, strict=True):
+            out.add_row(column.label, _cell(value))
     return out
 
 
 def show_result(console: Console, result: Result, figure_paths: Sequence[str] = ()) -> None:
     console.print(Text.assemble((f"§{result.section} ", "dim"), (result.title, "bold")))
-    console.print(Text(result.claim, style="italic"))
+    console.print(Text(fmt.prose(result.claim), style="italic"))
     console.print()
     for t in result.tables:
-        console.print(table(t))
+        console.print(table(t, console.width))
         console.print()
     for path in figure_paths:
-        console.print(f"[dim]figure:[/dim] {path}")
+        console.print(Text.assemble(("figure: ", "dim"), path), soft_wrap=True)
     if result.error:
         body = Text(f"the experiment failed: {result.error}")
     else:
-        body = Text(result.reason)
+        body = Text(fmt.prose(result.reason))
         for e in result.evidence:
             mark = {True: "✓", False: "✗"}.get(e.get("met"), "·")  # type: ignore[arg-type]
             unit = e.get("unit") or ""
             unit = unit if unit in {"", "x", "%"} else f" {unit}"
             limit = f"  {e['comparison']}  ({e['source']})" if e.get("comparison") else ""
-            body.append(f"\n{mark} {e['name']}: {fmt.number(e.get('value'))}{unit}{limit}", "dim")
-        if not result.evidence:
-            values = "  ".join(f"{k}={fmt.number(v)}" for k, v in result.values.items())
-            body.append("\n" + values, "dim")
+            line = f"{mark} {e['name']}: {fmt.number(e.get('value'))}{unit}{limit}"
+            body.append("\n" + fmt.prose(line), "dim")
+        if not result.evidence and result.values:
+            items = list(result.values.items())
+            values = "  ".join(f"{k}={fmt.number(v)}" for k, v in items[:SHOWN_VALUES])
+            more = len(items) - SHOWN_VALUES
+            if more > 0:
+                values += f"  … and {more} more (--json shows them all)"
+            body.append(f"\nmeasurements ({len(items)}): {values}", "dim")
     console.print(Panel(body, title=verdict_text(result), title_align="left", expand=False))
     console.print(
         f"[dim]reproduce:[/dim] {result.command}   [dim]({fmt.duration(result.wall_time_s)})[/dim]"

@@ -13,6 +13,11 @@ A chapter package registers its claims in its ``experiments.py``::
     )
     def sequential_io(ctx: Context) -> Outcome[dict[str, Value]]: ...
 
+``ranges`` (optional) declares the valid range of a parameter, ``{"xid_bits": (8, 32)}``
+(``None`` for an open end); ``archlab run --set`` checks every override against it before
+anything runs. A parameter without a declared range must be positive (or at least the smallest
+value a profile itself uses, when that is zero or less): see :mod:`archlab.lab.params`.
+
 ``judge`` is the predicate, written next to the claim, that turns the experiment's typed
 measurement (its own frozen dataclass, see :mod:`archlab.lab.judging`) into a verdict, and
 ``rule`` says in words what it compares, against which thresholds, and where each comes from.
@@ -31,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archlab.errors import ConfigError, UnknownNameError
+from archlab.lab.params import ParamRange, Range, declared, default_range, override
 from archlab.lab.result import Judgement, Outcome
 
 if TYPE_CHECKING:
@@ -58,6 +64,7 @@ class Experiment:
     run: ExperimentFn
     references: tuple[str, ...] = field(default_factory=tuple)
     rule: str = ""
+    ranges: Mapping[str, Range] = field(default_factory=dict)
 
     @property
     def chapter(self) -> int:
@@ -78,8 +85,14 @@ class Experiment:
                     f"experiment {self.id} has no parameter {name!r}; "
                     f"its parameters are {', '.join(sorted(params)) or 'none'}"
                 )
-            params[name] = _coerce(self.id, name, value, params[name])
+            params[name] = override(self.id, params, name, value, self.valid_range(name))
         return params
+
+    def valid_range(self, name: str) -> ParamRange:
+        """The declared range of parameter ``name``, or the default one."""
+        if name in self.ranges:
+            return declared(self.ranges[name])
+        return default_range([p[name] for p in self.profiles.values() if name in p])
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -96,6 +109,7 @@ def experiment(
     profiles: Mapping[str, Mapping[str, Any]],
     references: Iterable[str] = (),
     rule: str = "",
+    ranges: Mapping[str, Range] | None = None,
 ) -> Callable[[ExperimentFn], ExperimentFn]:
     """Register the decorated function as the experiment ``id`` (see the module docstring)."""
     if not _ID.match(id):
@@ -105,6 +119,9 @@ def experiment(
     missing = [p for p in PROFILES if p not in profiles]
     if missing:
         raise ValueError(f"experiment {id}: profiles {missing} are missing")
+    unknown = sorted(set(ranges or {}) - {k for p in profiles.values() for k in p})
+    if unknown:
+        raise ValueError(f"experiment {id}: ranges name no parameter: {', '.join(unknown)}")
 
     def register(fn: ExperimentFn) -> ExperimentFn:
         existing = _REGISTRY.get(id)
@@ -121,6 +138,7 @@ def experiment(
             run=fn,
             references=tuple(references),
             rule=" ".join(rule.split()),
+            ranges=dict(ranges or {}),
         )
         return fn
 
@@ -158,28 +176,3 @@ def get(experiment_id: str) -> Experiment:
         return _REGISTRY[experiment_id]
     except KeyError:
         raise UnknownNameError("experiment", experiment_id, list(_REGISTRY)) from None
-
-
-def _coerce(exp_id: str, name: str, value: Any, default: Any) -> Any:
-    """Convert a ``--set name=value`` string to the type of the profile's default."""
-    if not isinstance(value, str):
-        return value
-    try:
-        if isinstance(default, bool):
-            lowered = value.lower()
-            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
-                raise ValueError(value)
-            return lowered in {"true", "1", "yes"}
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, list):
-            kind = type(default[0]) if default else str
-            return [kind(v) for v in value.split(",") if v]
-    except ValueError:
-        kind_name = type(default).__name__
-        raise ConfigError(
-            f"experiment {exp_id}: parameter {name} expects {kind_name}, got {value!r}"
-        ) from None
-    return value

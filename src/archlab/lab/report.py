@@ -90,27 +90,33 @@ def _view(r: Result) -> dict[str, Any]:
         "section_title": section_title(r.section),
         "chapter": int(r.section.split(".")[0]),
         "title": r.title,
-        "claim": r.claim,
-        "method": r.method,
+        "claim": fmt.prose(r.claim),
+        "method": fmt.prose(r.method),
         "status": status(r),
-        "summary": r.summary or (f"failed: {r.error}" if r.error else ""),
-        "reason": r.reason,
+        "summary": fmt.prose(r.summary) if r.summary else (f"failed: {r.error}" if r.error else ""),
+        "reason": fmt.prose(r.reason),
         "error": r.error,
         "measured": [(k, fmt.number(v)) for k, v in r.values.items()],
         "evidence": [
-            {**e, "value": fmt.number(e.get("value")) + _unit(str(e.get("unit", "")))}
+            {
+                **e,
+                "name": fmt.prose(str(e.get("name", ""))),
+                "value": fmt.number(e.get("value")) + _unit(str(e.get("unit", ""))),
+                "comparison": fmt.prose(str(e.get("comparison", ""))),
+                "source": fmt.prose(str(e.get("source", ""))),
+            }
             for e in r.evidence
         ],
-        "rule": r.rule,
+        "rule": fmt.prose(r.rule),
         "params": [(k, _param(v)) for k, v in r.params.items()],
         "profile": r.profile,
         "seed": r.seed,
         "tables": [_table_view(t) for t in r.tables],
         "figures": [
-            {"svg": render_svg(f, id_prefix=f"{anchor}-{i}-"), "caption": f.caption}
+            {"svg": render_svg(f, id_prefix=f"{anchor}-{i}-"), "caption": fmt.prose(f.caption)}
             for i, f in enumerate(r.figures)
         ],
-        "notes": r.notes,
+        "notes": [n if "\n" in n else fmt.prose(n) for n in r.notes],
         "references": r.references,
         "command": r.command,
         "wall_time": fmt.duration(r.wall_time_s),
@@ -123,18 +129,27 @@ def _table_view(table: Any) -> dict[str, Any]:
         bool(table.rows) and all(fmt.is_numeric(row[i]) or row[i] is None for row in table.rows)
         for i in range(len(table.columns))
     ]
+    notes = [fmt.prose(table.note)] if table.note else []
+    notes += fmt.percent_notes(
+        [c.label for c in table.columns], [c.unit for c in table.columns], table.rows
+    )
     return {
         "title": table.title,
-        "note": table.note,
+        "notes": notes,
+        "wide": len(table.columns) > 6,
         "columns": [
             {"label": c.label, "description": c.description, "align": "num" if numeric[i] else ""}
             for i, c in enumerate(table.columns)
         ],
         "rows": [
-            [_Cell(fmt.number(cell), "num" if numeric[i] else "") for i, cell in enumerate(row)]
+            [_Cell(_cell_text(cell), "num" if numeric[i] else "") for i, cell in enumerate(row)]
             for row in table.rows
         ],
     }
+
+
+def _cell_text(cell: Any) -> str:
+    return fmt.prose(cell) if isinstance(cell, str) else fmt.number(cell)
 
 
 def _unit(unit: str) -> str:

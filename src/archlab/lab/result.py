@@ -113,7 +113,8 @@ class Series:
     name: str
     x: list[float] | list[str]
     y: list[float]
-    style: Literal["line", "step", "scatter", "bar"] = "line"
+    #: ``bound``: a theoretical curve (log_B N, a model's prediction), drawn dotted and grey.
+    style: Literal["line", "step", "scatter", "bar", "bound"] = "line"
 
     def __post_init__(self) -> None:
         if len(self.x) != len(self.y):
@@ -139,13 +140,36 @@ class RefLine:
 
 @dataclass
 class Heatmap:
-    """A matrix of values over two categorical axes, optionally with a label per cell."""
+    """A matrix of values over two categorical axes, optionally with a label per cell.
+
+    With ``categories``, each value is the index of a category (0, 1, 2 ...) and the plot gets
+    a legend naming the categories instead of a colour bar.
+    """
 
     x_labels: list[str]
     y_labels: list[str]
     values: list[list[float]]
     cell_labels: list[list[str]] | None = None
     colorbar_label: str = ""
+    categories: list[str] | None = None
+
+    def category_names(self) -> list[str] | None:
+        """``categories``, or those a colour-bar label spells as ``0 a, 1 b, 2 c``."""
+        if self.categories:
+            return list(self.categories)
+        items = [item.strip() for item in self.colorbar_label.split(",")]
+        names = []
+        for index, item in enumerate(items):
+            number, _, name = item.partition(" ")
+            if number != str(index) or not name.strip():
+                return None
+            names.append(name.strip())
+        whole = all(
+            v is None or (math.isfinite(v) and float(v).is_integer() and 0 <= v < len(names))
+            for row in self.values
+            for v in row
+        )
+        return names if len(names) >= 2 and whole else None
 
 
 @dataclass

@@ -6,23 +6,30 @@ leader; ``put`` / ``get`` / ``cas`` talk to it through
 session sequence number, a clear timeout); ``status`` shows every node; ``kill`` and ``start``
 crash and restart one node; ``down`` stops them all (``--wipe`` also deletes their data).
 
-Exit codes: 0 done; 1 a compare-and-set whose compare failed; 2 an error (no cluster in the
-directory, a port in use, no definite answer before the timeout ...), printed as one line.
+Exit codes: 0 done; 1 a compare-and-set whose compare failed; 2 bad input (no cluster in the
+directory, a port in use, an empty key ...); 3 unavailable: no definite answer before the
+timeout (no leader, no majority), so the operation may or may not have taken effect. Errors are
+one line on stderr; while an operation waits for the cluster it says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import shutil
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from archlab.consensus.client import KVOperation, Reply, Value
-from archlab.errors import ArchlabError
+from archlab.errors import ArchlabError, ConfigError
 from archlab.runtime.client import ClusterClient, OutcomeUnknown
+
+if TYPE_CHECKING:
+    from archlab.runtime.cluster import ClusterSpec
 
 T = TypeVar("T")
 DEFAULT_DIR = ".archlab-cluster"
@@ -40,8 +47,10 @@ _timeout_option = click.option(
     type=click.FloatRange(min=0.1),
     default=5.0,
     show_default=True,
-    help="Seconds to keep trying (redirects, elections) before giving up.",
+    help="Seconds to keep trying (redirects, elections) before giving up (exit 3).",
 )
+#: After this long without an answer, an operation says that it is waiting.
+WAITING_NOTICE_S = 0.5
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -85,7 +94,13 @@ def cluster() -> None:
 
 @cluster.command("up")
 @click.argument("protocol", type=click.Choice(["raft"]))
-@click.option("--nodes", type=click.IntRange(1, 15), default=3, show_default=True)
+@click.option(
+    "--nodes",
+    type=click.IntRange(1, 15),
+    default=3,
+    show_default=True,
+    help="Server processes; a majority of them must be up for the cluster to answer.",
+)
 @_dir_option
 @click.option(
     "--base-port",
@@ -102,13 +117,21 @@ def cluster() -> None:
     help="fsync: the log is fsynced (group commit) before anything depending on it is sent; "
     "none: writes stay in the page cache (survive a process crash, not a power loss).",
 )
-@click.option("--timeout", type=click.FloatRange(min=1), default=20.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=20.0,
+    show_default=True,
+    help="Seconds to wait for the nodes to elect a leader before giving up (and stopping them).",
+)
 def up(
     protocol: str, nodes: int, directory: Path, base_port: int, durability: str, timeout: float
 ) -> None:
     """Start NODES server processes on 127.0.0.1 and wait until they elect a leader.
 
     A directory that holds a stopped cluster of the same shape is restarted from its data.
+    If the cluster does not come up, its processes are stopped and what this command created
+    is removed again (node logs are kept when an error message points to them).
 
     \b
     Examples:
@@ -116,24 +139,70 @@ def up(
       archlab cluster up raft --nodes 5 --dir /tmp/kv --base-port 9001
       archlab cluster up raft --durability none
     """
-    from archlab.runtime.cluster import create_cluster, stop_cluster, wait_for_leader
-
-    spec = create_cluster(
-        directory,
-        protocol,
-        nodes,
-        base_port=base_port,
-        durability=durability,  # type: ignore[arg-type]
+    from archlab.runtime.cluster import (
+        CLUSTER_FILE,
+        create_cluster,
+        stop_cluster,
+        wait_for_leader,
     )
+
+    created = _first_missing(directory.resolve())
+    new_cluster = not (directory / CLUSTER_FILE).exists()
+    try:
+        spec = create_cluster(
+            directory,
+            protocol,
+            nodes,
+            base_port=base_port,
+            durability=durability,  # type: ignore[arg-type]
+        )
+    except ArchlabError:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
     try:
         leader = _run(wait_for_leader(spec, timeout))
-    except ArchlabError:
+    except (ArchlabError, KeyboardInterrupt):
         stop_cluster(spec)
+        if new_cluster:
+            _remove_new_cluster(spec, created)
         raise
     click.echo(f"{protocol} cluster of {nodes} up in {spec.directory}; node {leader} leads")
     for node in spec.nodes:
         mark = "  (leader)" if node.id == leader else ""
         click.echo(f"  node {node.id}  {node.address}  pid {node.pid}{mark}")
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The highest directory of ``path`` that does not exist yet (what ``up`` would create)."""
+    missing = None
+    for candidate in [path, *path.parents]:
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _remove_new_cluster(spec: ClusterSpec, created: Path | None) -> None:
+    """Undo a new cluster that did not come up: its data and cluster.json, not its logs."""
+    from archlab.runtime.cluster import CLUSTER_FILE
+
+    root = Path(spec.directory)
+    for node in spec.nodes:
+        shutil.rmtree(node.data_dir, ignore_errors=True)
+        log = Path(node.log_file)
+        if log.exists() and log.stat().st_size == 0:
+            log.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (root / CLUSTER_FILE).unlink()
+    if created is not None and not any(created.rglob("*.log")):
+        shutil.rmtree(created, ignore_errors=True)
+
+
+def _key(key: str) -> str:
+    if not key:
+        raise ConfigError("the key is empty; give a KEY such as x")
+    return key
 
 
 def _client(directory: Path, timeout: float) -> ClusterClient:
@@ -149,7 +218,15 @@ def _execute(directory: Path, timeout: float, op: KVOperation) -> Reply:
     async def go() -> Reply:
         async with _client(directory, timeout) as client:
             try:
-                return await client.execute(op)
+                task = asyncio.ensure_future(client.execute(op))
+                done, _ = await asyncio.wait({task}, timeout=WAITING_NOTICE_S)
+                if not done:
+                    click.echo(
+                        f"archlab: waiting for the cluster in {directory} to answer "
+                        f"(no leader or no majority yet; giving up after {timeout:g} s) ...",
+                        err=True,
+                    )
+                return await task
             except OutcomeUnknown as exc:
                 raise OutcomeUnknown(
                     f"{exc}; the operation may or may not have taken effect"
@@ -178,7 +255,7 @@ def put(key: str, value: str, directory: Path, timeout: float) -> None:
     """
     from archlab.consensus.client import Write
 
-    reply = _execute(directory, timeout, Write(key, parse_value(value)))
+    reply = _execute(directory, timeout, Write(_key(key), parse_value(value)))
     _check(reply)
     click.echo(f"{key} = {_show(reply.value)}")
 
@@ -196,7 +273,7 @@ def get(key: str, directory: Path, timeout: float) -> None:
     """
     from archlab.consensus.client import Read
 
-    reply = _execute(directory, timeout, Read(key))
+    reply = _execute(directory, timeout, Read(_key(key)))
     _check(reply)
     click.echo(_show(reply.value))
 
@@ -217,7 +294,7 @@ def cas(key: str, expected: str, new: str, directory: Path, timeout: float) -> N
     """
     from archlab.consensus.client import Cas
 
-    reply = _execute(directory, timeout, Cas(key, parse_value(expected), parse_value(new)))
+    reply = _execute(directory, timeout, Cas(_key(key), parse_value(expected), parse_value(new)))
     _check(reply)
     if reply.outcome == "ok":
         click.echo(f"{key} = {_show(reply.value)}")
@@ -279,10 +356,18 @@ def start(node: int, directory: Path) -> None:
     Examples:
       archlab cluster start 2
     """
-    from archlab.runtime.cluster import ClusterError, ClusterSpec, port_in_use, start_node
+    from archlab.runtime.cluster import (
+        ClusterError,
+        ClusterSpec,
+        node_running,
+        port_in_use,
+        start_node,
+    )
 
     spec = ClusterSpec.load(directory)
     target = spec.node(node)
+    if node_running(target):
+        raise ClusterError(f"node {node} is already running (pid {target.pid})")
     if port_in_use(target.host, target.port):
         raise ClusterError(f"port {target.port} ({target.address}, node {node}) is in use")
     pid = start_node(spec, node)

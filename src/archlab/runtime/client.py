@@ -35,7 +35,7 @@ from archlab.consensus.client import (
     Reply,
     Value,
 )
-from archlab.errors import ArchlabError
+from archlab.errors import UnavailableError
 from archlab.runtime.codec import Frame, Hello, StatusReply, StatusRequest
 from archlab.runtime.transport import FramedConnection, connect
 
@@ -45,8 +45,12 @@ FINAL_ERRORS = frozenset({"session-expired", "stale-sequence", "malformed"})
 RETRY_ERRORS = frozenset({"busy"})
 
 
-class OutcomeUnknown(ArchlabError):
-    """No definite answer before the deadline: the operation may or may not have taken effect."""
+class OutcomeUnknown(UnavailableError):
+    """No definite answer before the deadline: the operation may or may not have taken effect.
+
+    The cluster is unavailable (no majority, no leader), which is not the user's input: the CLI
+    exits with :class:`~archlab.errors.UnavailableError`'s code 3, not 2.
+    """
 
 
 class ClusterClient:

@@ -72,6 +72,58 @@ def sim() -> None:
     """
 
 
+#: The sections of ``archlab sim <scenario> --help``: title, then the options it holds.
+HELP_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
+    ("Runs", ("seed", "seeds", "jobs", "check_time_limit")),
+    ("Cluster and workload", ("nodes", "clients", "ops", "client_timeout", "think_time")),
+    (
+        "Faults (the nemesis)",
+        (
+            "nemesis",
+            "nemesis_interval",
+            "fault_duration",
+            "partitions",
+            "loss",
+            "dup",
+            "reorder",
+            "max_skew",
+            "max_drift",
+            "restart",
+            "torn_writes",
+        ),
+    ),
+    ("Network and disk", ("latency", "fsync_latency")),
+    ("Output", ("history", "timeline", "trace", "as_json")),
+]
+
+
+class SectionedCommand(click.Command):
+    """A command whose --help lists its options in titled sections (``sections``)."""
+
+    def __init__(self, *args: Any, sections: list[tuple[str, tuple[str, ...]]], **kw: Any):
+        super().__init__(*args, **kw)
+        self.sections = sections
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        params = {p.name: p for p in self.get_params(ctx)}
+        shown: set[str | None] = set()
+        for title, names in self.sections:
+            records = []
+            for name in names:
+                param = params.get(name)
+                record = param.get_help_record(ctx) if param is not None else None
+                if record is not None:
+                    records.append(record)
+                    shown.add(name)
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+        rest = [p.get_help_record(ctx) for n, p in params.items() if n not in shown]
+        if any(rest):
+            with formatter.section("Other options"):
+                formatter.write_dl([r for r in rest if r is not None])
+
+
 def _common_options(scenario: Scenario) -> list[click.Parameter]:
     base = scenario.default_config()
     spec = base.nemesis
@@ -88,7 +140,11 @@ def _common_options(scenario: Scenario) -> list[click.Parameter]:
             help="Worker processes for a sweep.",
         ),
         click.Option(
-            ["--nodes"], type=click.IntRange(1, 64), default=base.nodes, show_default=True
+            ["--nodes"],
+            type=click.IntRange(1, 64),
+            default=base.nodes,
+            show_default=True,
+            help="Server processes (replicas) in the simulated cluster.",
         ),
         click.Option(
             ["--clients"],
@@ -239,13 +295,19 @@ def _scenario_options(scenario: Scenario) -> list[click.Parameter]:
         kind: Any = (
             click.Choice(option.choices) if option.choices is not None else type(option.default)
         )
+        help_text, metavar = option.help, None
+        if option.choices is not None and len("|".join(option.choices)) > 30:
+            # A long choice list as the metavar pushes every description to its own line.
+            metavar = option.name.upper()
+            help_text = f"{help_text} One of: {', '.join(option.choices)}."
         params.append(
             click.Option(
                 [option.flag, option.name],
                 type=kind,
                 default=option.default,
                 show_default=True,
-                help=option.help,
+                help=help_text,
+                metavar=metavar,
             )
         )
     return params
@@ -263,12 +325,14 @@ def scenario_command(scenario: Scenario) -> click.Command:
     def callback(**kwargs: Any) -> None:
         _run_command(scenario, kwargs)
 
-    return click.Command(
+    own = (f"Options of {scenario.name}", tuple(o.name for o in scenario.options))
+    return SectionedCommand(
         scenario.name,
         params=[*_scenario_options(scenario), *_common_options(scenario)],
         callback=callback,
         help=help_text,
         short_help=scenario.summary,
+        sections=[own, *HELP_SECTIONS],
     )
 
 
@@ -313,6 +377,7 @@ def config_from(scenario: Scenario, kwargs: dict[str, Any]) -> RunConfig:
 def _run_command(scenario: Scenario, kwargs: dict[str, Any]) -> None:
     if kwargs["seed"] is not None and kwargs["seeds"] is not None:
         raise ConfigError("give either --seed or --seeds, not both")
+    _check_output_directories(kwargs)
     config = config_from(scenario, kwargs)
     if kwargs["seeds"] is not None:
         seeds = parse_seeds(kwargs["seeds"])
@@ -387,6 +452,8 @@ def _sweep(scenario: Scenario, config: RunConfig, seeds: list[int], kwargs: dict
     reports: list[RunReport] = []
     started = time.perf_counter()
     jobs = min(int(kwargs["jobs"]), len(configs))
+    seed_width = max(len(str(s)) for s in seeds)
+    counts_width = 3 * len(str(config.ops)) + 2
     with (
         Workers(jobs) as workers,
         for_terminal(quiet=as_json) as progress,
@@ -397,10 +464,11 @@ def _sweep(scenario: Scenario, config: RunConfig, seeds: list[int], kwargs: dict
             task.advance()
             if not as_json:
                 ops = report.ops
+                counts = f"{ops['ok']}/{ops['fail']}/{ops['info']}"
                 click.echo(
-                    f"seed {report.seed}: {_verdict_word(report.valid):9} "
-                    f"{ops['ok']}/{ops['fail']}/{ops['info']} ok/fail/info, "
-                    f"{report.faults} faults  {report.command}"
+                    f"seed {report.seed:>{seed_width}}: {_verdict_word(report.valid):9} "
+                    f"{counts:>{counts_width}} ok/fail/info, "
+                    f"{report.faults:>3} faults  {report.command}"
                 )
     wall = time.perf_counter() - started
     failing = [r for r in reports if r.valid is False]
@@ -478,9 +546,20 @@ def _write_artifacts(
     return written
 
 
+def _check_output_directories(kwargs: dict[str, Any]) -> None:
+    """Refuse, before running anything, an output file whose directory does not exist."""
+    for kind in ("history", "timeline", "trace"):
+        path = kwargs.get(kind)
+        if path is None:
+            continue
+        parent = path.parent
+        if not parent.is_dir():
+            what = "is not a directory" if parent.exists() else "does not exist"
+            raise ConfigError(f"--{kind} {path}: the directory {parent} {what}")
+
+
 def _write_text(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ArchlabError(f"cannot write {path}: {exc.strerror}") from None
