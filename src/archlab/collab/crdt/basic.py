@@ -94,7 +94,11 @@ class LWWRegister(Generic[T]):
         return self.merge(delta), delta
 
     def merge(self, other: LWWRegister[T]) -> LWWRegister[T]:
-        return other if other.stamp > self.stamp else self
+        # Equal stamps (one replica writing twice in one clock tick) fall back to the values'
+        # text, so that merge stays commutative.
+        mine = (self.stamp, repr(self.value))
+        theirs = (other.stamp, repr(other.value))
+        return other if theirs > mine else self
 
 
 @dataclass(frozen=True)
