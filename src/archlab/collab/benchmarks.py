@@ -133,4 +133,14 @@ def bench_collab(ctx: BenchContext) -> BenchReport:
                 report.notes.append(
                     f"{trace.name}: the time goal lies within the rounds' spread: not established."
                 )
+            mem_rounds = [a / p for a, p in zip(memory["archlab"], memory["pycrdt"], strict=True)]
+            if min(mem_rounds) <= MEMORY_GOAL <= max(mem_rounds):
+                report.notes.append(
+                    f"{trace.name}: the memory goal lies within the rounds' spread: "
+                    "not established."
+                )
+            report.notes.append(
+                f"{trace.name}: archlab / pycrdt over the rounds: time {min(per_round):.2f}-"
+                f"{max(per_round):.2f}x, memory {min(mem_rounds):.2f}-{max(mem_rounds):.2f}x."
+            )
     return report

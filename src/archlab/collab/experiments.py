@@ -49,8 +49,8 @@ CRDT_SPREAD = Threshold(
 OT_BLOCKED = Threshold(
     0.05,
     "fraction",
-    "codex 5.4: OT needs the central server to order every operation; 5% allows an edit in "
-    "flight as the outage starts",
+    "codex 5.4: OT needs the central server to order every operation (Jupiter, "
+    "docs/references.md §5.4); 5% allows an edit in flight as the outage starts",
 )
 #: Convergence is all-or-nothing: every run must end with every replica holding one text.
 ALL_CONVERGE = Threshold(0, "runs", "definition: convergence means every replica ends equal")
@@ -399,7 +399,9 @@ def tombstone_overhead(ctx: Context) -> Outcome[TombstoneOverhead]:
 #: Google Docs lets up to 100 people edit one document at once (its help pages,
 #: docs/references.md §5.4): a bottleneck matters in practice if it bites within that.
 EDITOR_LIMIT = Threshold(
-    100, "editors", "Google Docs help: up to 100 people can edit a document at the same time"
+    100,
+    "editors",
+    "Google Docs help: up to 100 people can edit a file at the same time (docs/references.md §5.4)",
 )
 #: The server is *the* bottleneck only if it reaches a full core at fewer editors than a peer.
 SATURATES_FIRST = Threshold(
