@@ -202,3 +202,27 @@ def test_ot_edits_stall_once_the_server_is_killed() -> None:
     for r in results:
         assert int(r["uncommitted"]) > 0, "edits after the kill cannot be committed"  # type: ignore[call-overload]
         assert r["state"] != "synchronized"
+
+
+def test_a_client_replays_a_trace_and_a_late_peer_receives_its_final_text(tmp_path: Path) -> None:
+    from archlab.collab import traces
+
+    trace = traces.generated(400, seed=2)
+    path = tmp_path / "trace.json"
+    txns = [{"patches": [list(p) for p in t]} for t in trace.txns]
+    path.write_text(json.dumps({"startContent": "", "endContent": trace.end, "txns": txns}))
+    port = free_port()
+    server = Proc("serve", "--mode", "crdt", "--port", str(port))
+    writer: Proc | None = None
+    try:
+        server.wait_for("serving")
+        url = f"ws://127.0.0.1:{port}"
+        writer = Proc("client", url, "--mode", "crdt", "--replica", "5", "--replay", str(path))
+        written = writer.finish()
+        reader = Proc("client", url, "--mode", "crdt", "--replica", "6", "--linger", "1")
+        read = reader.finish()
+    finally:
+        if writer is not None:
+            writer.kill()
+        server.kill()
+    assert written["text"] == read["text"] == trace.end

@@ -234,7 +234,12 @@ def serve_command(mode: str, host: str, port: int) -> None:
 @click.option(
     "--type", "typed", multiple=True, help="Text to append (repeatable), e.g. from a terminal."
 )
-@click.option("--replay", "trace", default=None, help="Type a trace's patches (CRDT mode).")
+@click.option(
+    "--replay",
+    "trace",
+    default=None,
+    help="Type a trace's patches, one edit each, on an empty document.",
+)
 @click.option("--wait-stdin", is_flag=True, help="After editing, keep syncing until stdin closes.")
 @click.option(
     "--linger",
@@ -274,11 +279,14 @@ def client_command(
 
     net = _net()
     lines = list(typed)
+    patches: list[tuple[int, int, str]] = []
     if trace is not None:
         from archlab.collab import traces
 
         loaded = traces.load(trace)
-        lines = [loaded.end]  # a trace's net effect, typed as one edit
+        if loaded.start:
+            lines.insert(0, loaded.start)
+        patches = list(loaded.each_patch())
     plan = net.ClientPlan(
         url=url,
         mode=mode,
@@ -290,6 +298,7 @@ def client_command(
         linger=linger,
         listen=listen,
         lines=lines,
+        patches=patches,
     )
     try:
         result = asyncio.run(net.run_client(plan))

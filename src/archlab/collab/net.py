@@ -147,6 +147,7 @@ class ClientPlan:
     linger: float = 1.0
     listen: int | None = None
     lines: list[str] = field(default_factory=list)
+    patches: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def _random_edit(rng: random.Random, length: int) -> tuple[int, int, str]:
@@ -168,6 +169,13 @@ async def _edits(
     rng = random.Random(plan.seed)
     for line in plan.lines:
         await apply(length(), 0, line)
+    for i, (pos, dels, text) in enumerate(plan.patches):
+        if dels:
+            await apply(pos, dels, "")
+        if text:
+            await apply(pos, 0, text)
+        if i % 100 == 0:
+            await asyncio.sleep(0)  # let the connection breathe
     for _ in range(plan.edits):
         await asyncio.sleep(plan.interval)
         await apply(*_random_edit(rng, length()))
@@ -300,7 +308,7 @@ async def _crdt_client(plan: ClientPlan) -> dict[str, Any]:
         "mode": "crdt",
         "replica": plan.replica,
         "text": doc.text,
-        "edits": plan.edits + len(plan.lines),
+        "edits": plan.edits + len(plan.lines) + len(plan.patches),
         "reconnects": reconnects,
         "pending": doc.pending,
     }
