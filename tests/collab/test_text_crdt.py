@@ -163,3 +163,29 @@ def test_an_update_naming_unknown_ids_leaves_the_document_untouched() -> None:
     with pytest.raises(UpdateError, match="skips ids"):
         b.apply(later, strict=True)
     assert b.text == "mine" and b.pending == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 10**9))
+def test_up_to_four_concurrent_runs_forward_or_backward_stay_contiguous(seed: int) -> None:
+    rng = random.Random(seed)
+    docs = [TextDoc(i + 1) for i in range(rng.randint(2, 4))]
+    base = docs[0].insert(0, "<" + "x" * rng.randint(0, 3) + ">")
+    for d in docs[1:]:
+        d.apply(base)
+    pos = rng.randint(1, len(docs[0]) - 1)
+    sent: list[tuple[int, Update]] = []
+    for k, d in enumerate(docs):
+        forward = rng.random() < 0.5
+        for c in range(rng.randint(1, 5)):
+            sent.append((k, d.insert(pos + c if forward else pos, "ABCD"[k])))
+    for j, d in enumerate(docs):
+        theirs = [u for k, u in sent if k != j]
+        rng.shuffle(theirs)
+        for u in theirs:
+            d.apply(u)
+    text = docs[0].text
+    assert all(d.text == text for d in docs)
+    for letter in "ABCD"[: len(docs)]:
+        where = [i for i, c in enumerate(text) if c == letter]
+        assert where[-1] - where[0] + 1 == len(where), f"{letter} interleaved in {text}"
