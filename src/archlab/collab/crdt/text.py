@@ -24,66 +24,19 @@ bytes. The document never does I/O.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
 
 from archlab.collab.crdt.runs import Id, Run, RunTree
-from archlab.errors import ArchlabError
+from archlab.collab.crdt.updates import (
+    DeleteOp,
+    RunUpdate,
+    Update,
+    UpdateError,
+    Version,
+    check_complete,
+    run_tail,
+)
 
-
-class UpdateError(ArchlabError):
-    """An update that cannot be applied: malformed, or naming ids this document lacks."""
-
-
-@dataclass(frozen=True)
-class RunUpdate:
-    """Inserted characters ``(replica, counter) ..``; ``text`` None for collected tombstones."""
-
-    replica: int
-    counter: int
-    length: int
-    text: str | None
-    origin_left: Id | None
-    origin_right: Id | None
-    deleted: bool = False
-
-
-@dataclass(frozen=True)
-class DeleteOp:
-    """The ``number``-th deletion by ``replica``: id ranges ``(replica, counter, length)``."""
-
-    replica: int
-    number: int
-    ranges: tuple[tuple[int, int, int], ...]
-
-
-@dataclass(frozen=True)
-class Update:
-    """Runs and deletion ops; ``floors`` says (replica, n): deletions below n were collected
-    and are carried only by the runs' ``deleted`` flags."""
-
-    runs: tuple[RunUpdate, ...] = ()
-    deletes: tuple[DeleteOp, ...] = ()
-    floors: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.runs and not self.deletes
-
-
-@dataclass
-class Version:
-    """What a replica has: inserted characters and deletion ops, per replica (contiguous)."""
-
-    inserts: dict[int, int] = field(default_factory=dict)
-    deletes: dict[int, int] = field(default_factory=dict)
-
-    def copy(self) -> Version:
-        return Version(dict(self.inserts), dict(self.deletes))
-
-    def covers(self, other: Version) -> bool:
-        return all(self.inserts.get(r, 0) >= n for r, n in other.inserts.items()) and all(
-            self.deletes.get(r, 0) >= n for r, n in other.deletes.items()
-        )
+__all__ = ["DeleteOp", "RunUpdate", "TextDoc", "Update", "UpdateError", "Version"]
 
 
 class TextDoc:
@@ -238,7 +191,7 @@ class TextDoc:
         """Integrate a peer's update. Parts whose dependencies are missing wait (or, with
         ``strict``, the whole update is refused before anything changes)."""
         if strict:
-            self._check_complete(update)
+            check_complete(update, self.version)
         self._pending.extend(update.runs)
         self._pending.extend(update.deletes)
         self._floors.extend(update.floors)
@@ -388,7 +341,7 @@ class TextDoc:
         if u.counter > have or not (self._has(u.origin_left) and self._has(u.origin_right)):
             return False
         if u.counter < have:  # the first part is here already: integrate the rest
-            u = _run_update_tail(u, have - u.counter)
+            u = run_tail(u, have - u.counter)
         left = self._position(u.origin_left, default=-1)
         right = self._position(u.origin_right, default=self.tree.total)
         anchor = self._fugue_anchor(u, left, right)
@@ -487,33 +440,6 @@ class TextDoc:
         self._record_delete(op)
         return True
 
-    def _check_complete(self, update: Update) -> None:
-        """Refuse an update whose dependencies are neither here nor in the update itself."""
-        inserts = dict(self.version.inserts)
-        deletes = dict(self.version.deletes)
-        for u in sorted(update.runs, key=lambda x: (x.replica, x.counter)):
-            if u.counter > inserts.get(u.replica, 0):
-                raise UpdateError(
-                    f"run {u.replica}:{u.counter} skips ids from "
-                    f"{u.replica}:{inserts.get(u.replica, 0)}"
-                )
-            inserts[u.replica] = max(inserts.get(u.replica, 0), u.counter + u.length)
-        for u in update.runs:
-            for origin in (u.origin_left, u.origin_right):
-                if origin is not None and origin[1] >= inserts.get(origin[0], 0):
-                    raise UpdateError(
-                        f"run {u.replica}:{u.counter} names unknown origin {origin[0]}:{origin[1]}"
-                    )
-        for replica, floor in update.floors:
-            deletes[replica] = max(deletes.get(replica, 0), floor)
-        for op in sorted(update.deletes, key=lambda d: (d.replica, d.number)):
-            if op.number > deletes.get(op.replica, 0):
-                raise UpdateError(f"delete {op.replica}#{op.number} skips earlier deletes")
-            deletes[op.replica] = max(deletes.get(op.replica, 0), op.number + 1)
-            for r, c, n in op.ranges:
-                if c + n > inserts.get(r, 0):
-                    raise UpdateError(f"delete {op.replica}#{op.number} names unknown id {r}:{c}")
-
 
 def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
@@ -541,16 +467,4 @@ def _run_update(run: Run, skip: int) -> RunUpdate:
         run.origin_right,
         run.deleted,
     )
-    return _run_update_tail(full, skip) if skip else full
-
-
-def _run_update_tail(u: RunUpdate, skip: int) -> RunUpdate:
-    return RunUpdate(
-        u.replica,
-        u.counter + skip,
-        u.length - skip,
-        None if u.text is None else u.text[skip:],
-        (u.replica, u.counter + skip - 1),
-        u.origin_right,
-        u.deleted,
-    )
+    return run_tail(full, skip) if skip else full
