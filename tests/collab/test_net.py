@@ -226,3 +226,34 @@ def test_a_client_replays_a_trace_and_a_late_peer_receives_its_final_text(tmp_pa
             writer.kill()
         server.kill()
     assert written["text"] == read["text"] == trace.end
+
+
+def test_servers_refuse_bad_updates_and_keep_serving() -> None:
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    ot_port, crdt_port = free_port(), free_port()
+    ot = Proc("serve", "--mode", "ot", "--port", str(ot_port))
+    crdt = Proc("serve", "--mode", "crdt", "--port", str(crdt_port))
+
+    async def poke() -> None:
+        async with connect(f"ws://127.0.0.1:{crdt_port}") as ws:
+            await ws.recv()  # hello
+            await ws.send(b"ACU1\x05garbage")
+        async with connect(f"ws://127.0.0.1:{ot_port}") as ws:
+            await ws.recv()
+            await ws.send('{"type": "submit", "revision": 9, "op": [3]}')
+            await ws.wait_closed()
+
+    try:
+        ot.wait_for("serving")
+        crdt.wait_for("serving")
+        asyncio.run(poke())
+        crdt.wait_for("refused an update")
+        ot.wait_for("refused client c1")
+        c = Proc("client", f"ws://127.0.0.1:{crdt_port}", "--mode", "crdt", "--type", "still here")
+        assert c.finish()["text"] == "still here"
+    finally:
+        ot.kill()
+        crdt.kill()

@@ -277,6 +277,8 @@ def client_command(
     """
     import os
 
+    if not url.startswith(("ws://", "wss://")):
+        raise ConfigError(f"client URL {url!r}: give a ws:// or wss:// address")
     net = _net()
     lines = list(typed)
     patches: list[tuple[int, int, str]] = []

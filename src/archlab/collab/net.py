@@ -34,8 +34,9 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import WebSocketException
 
 from archlab.collab.crdt import codec
-from archlab.collab.crdt.text import TextDoc, Version
+from archlab.collab.crdt.text import TextDoc, UpdateError, Version
 from archlab.collab.ot.jupiter import Broadcast, OTClient, OTServer, Submit
+from archlab.collab.ot.ops import OperationError
 
 Connection = ServerConnection | ClientConnection
 
@@ -76,9 +77,14 @@ class OTHub:
             hello = {"type": "hello", "mode": "ot", "name": name, "doc": self.server.doc}
             await ws.send(json.dumps({**hello, "revision": self.server.revision}))
             async for raw in ws:
-                m = json.loads(raw)
-                op = tuple(c if isinstance(c, str) else int(c) for c in m["op"])
-                b = self.server.receive(Submit(name, int(m["revision"]), op))
+                try:
+                    m = json.loads(raw)
+                    op = tuple(c if isinstance(c, str) else int(c) for c in m["op"])
+                    b = self.server.receive(Submit(name, int(m["revision"]), op))
+                except (ValueError, KeyError, TypeError, OperationError) as exc:
+                    _say(f"refused client {name}: {exc}")
+                    await ws.close(1003, "bad operation")
+                    return
                 frame = json.dumps(
                     {"type": "op", "client": b.client, "revision": b.revision, "op": list(b.op)}
                 )
@@ -109,14 +115,21 @@ class CRDTHub:
                     theirs = _version_from(json.loads(raw)["version"])
                     await ws.send(codec.encode(self.doc.update_since(theirs)))
                     continue
-                update = codec.decode(raw, "peer update")
-                self.doc.apply(update)
-                for peer in list(self.peers):
-                    if peer is not ws:
-                        with contextlib.suppress(WebSocketException):
-                            await peer.send(raw)
+                await self.integrate(raw, ws)
         finally:
             self.peers.discard(ws)
+
+    async def integrate(self, raw: bytes, source: Connection) -> None:
+        """Apply a peer's update and forward it to every other peer; refuse a bad one."""
+        try:
+            self.doc.apply(codec.decode(raw, "peer update"))
+        except UpdateError as exc:
+            _say(f"refused an update: {exc}")
+            return
+        for peer in list(self.peers):
+            if peer is not source:
+                with contextlib.suppress(WebSocketException):
+                    await peer.send(raw)
 
     async def broadcast(self, data: bytes) -> None:
         for peer in list(self.peers):
@@ -321,11 +334,6 @@ async def _peer_loop(hub: CRDTHub, ws: ClientConnection) -> None:
         async for raw in ws:
             if isinstance(raw, str):
                 continue
-            update = codec.decode(raw, "peer update")
-            hub.doc.apply(update)
-            for peer in list(hub.peers):
-                if peer is not ws:
-                    with contextlib.suppress(WebSocketException):
-                        await peer.send(raw)
+            await hub.integrate(raw, ws)
     finally:
         hub.peers.discard(ws)
