@@ -86,3 +86,11 @@ def test_sim_sweeps_and_names_failing_seeds(capsys: pytest.CaptureFixture[str]) 
 def test_an_unknown_variant_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "sim", "--mode", "crdt", "--variant", "tie-broken")
     assert code == 2 and "variant 'tie-broken' unknown" in err
+
+
+@pytest.mark.parametrize("command", ["replay", "sim", "serve", "client"])
+def test_every_collab_command_teaches_with_examples(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0 and "Examples:" in out and f"archlab collab {command}" in out
