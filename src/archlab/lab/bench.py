@@ -35,6 +35,8 @@ class BenchContext:
     seed: int
     scratch: Path
     progress: Progress = field(default_factory=NullProgress)
+    #: Extra input files from ``--trace`` (benchmarks that replay traces measure these too).
+    traces: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -405,9 +405,21 @@ def compare_command(before: Path, after: Path, as_json: bool) -> None:
     help="Print the measured rows as a JSON array (one object per system × workload).",
 )
 @click.option("--markdown", is_flag=True, help="Print a BENCHMARKS.md section for each.")
+@click.option(
+    "--trace",
+    "trace_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An extra editing trace to replay too (benchmarks that replay traces: collab).",
+)
 @SEED_OPTION
 def bench_command(
-    names: Sequence[str], quick: bool, as_json: bool, markdown: bool, seed: int
+    names: Sequence[str],
+    quick: bool,
+    as_json: bool,
+    markdown: bool,
+    trace_files: tuple[Path, ...],
+    seed: int,
 ) -> None:
     """Measure archlab against real peers side by side; report ratios.
 
@@ -419,6 +431,7 @@ def bench_command(
       archlab bench
       archlab bench ids --json
       archlab bench storage --quick --markdown >> BENCHMARKS.md
+      archlab bench collab --trace my-trace.json.gz
     """
     if not names:
         out = RichTable(title="benchmarks", title_justify="left")
@@ -434,7 +447,9 @@ def bench_command(
         with for_terminal(quiet=as_json) as progress:
             scratch = scratch_root() / f"bench-{b.name}"
             scratch.mkdir(parents=True, exist_ok=True)
-            ctx = bench_mod.BenchContext(quick=quick, seed=seed, scratch=scratch, progress=progress)
+            ctx = bench_mod.BenchContext(
+                quick=quick, seed=seed, scratch=scratch, progress=progress, traces=trace_files
+            )
             result = b.run(ctx)
         rows += [{"benchmark": b.name, **row} for row in result.rows]
         command = shlex.join(["archlab", "bench", b.name, *(["--quick"] if quick else [])])
