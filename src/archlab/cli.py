@@ -33,7 +33,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "review": "archlab.design.cli:review",
     "design": "archlab.design.cli:design",
     "cluster": "archlab.runtime.cli:cluster",
-    "collab": "archlab.collab.cli:collab",
+    "collab": "archlab.runtime.collab.cli:collab",
     "limits": "archlab.resilience.cli:limits",
     "traces": "archlab.observability.cli:traces",
 }

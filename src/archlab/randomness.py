@@ -10,10 +10,17 @@ its randomness from outside.
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import MutableSequence, Sequence
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+def seeded(seed: int) -> random.Random:
+    """A fresh generator for ``seed``: where a host (a simulation, a trace generator) makes the
+    randomness it hands to sans-IO code, so that code itself never imports :mod:`random`."""
+    return random.Random(seed)
 
 
 def derive_seed(seed: int, stream: str) -> int:

@@ -15,9 +15,9 @@ from archlab.collab.experiments import (
     judge_server_bottleneck,
     judge_tombstone_overhead,
 )
-from archlab.collab.load import LoadPoint, fit_line, saturation
 from archlab.collab.memory import TraceMemory
 from archlab.lab.judging import Judgement
+from archlab.runtime.collab.load import LoadPoint, fit_line, saturation
 
 
 def cites_its_thresholds(j: Judgement) -> bool:

@@ -23,7 +23,6 @@ max) exist so the seed sweep can show it catches them.
 from __future__ import annotations
 
 import functools
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,6 +34,7 @@ from archlab.collab.crdt.text import TextDoc, Version
 from archlab.collab.ot import ops
 from archlab.collab.ot.jupiter import Broadcast, OTClient, OTServer, Submit
 from archlab.errors import ConfigError
+from archlab.randomness import RandomSource
 from archlab.sim.kernel import Simulation
 from archlab.sim.latency import Uniform
 from archlab.sim.network import LinkConfig, Network
@@ -168,7 +168,7 @@ def _schedule_offline(
         sim.at(start + cfg.offline, faults.rejoin, who)
 
 
-def _random_edit(rng: random.Random, length: int) -> tuple[int, int, str]:
+def _random_edit(rng: RandomSource, length: int) -> tuple[int, int, str]:
     if length and rng.random() < 0.3:
         pos = rng.randrange(length)
         return pos, rng.randint(1, min(3, length - pos)), ""
@@ -249,7 +249,7 @@ def _run_crdt(cfg: CollabConfig) -> CollabRun:
     for n in names:
         net.attach(n, functools.partial(deliver, n))
 
-    def local_edit(me: str, rng: random.Random) -> None:
+    def local_edit(me: str, rng: RandomSource) -> None:
         doc = docs[me]
         pos, dels, text = _random_edit(rng, len(doc))
         update = doc.delete(pos, dels) if dels else doc.insert(pos, text)
@@ -266,7 +266,7 @@ def _run_crdt(cfg: CollabConfig) -> CollabRun:
             if peer != me:
                 send(me, peer, data, len(data))
 
-    def anti_entropy(me: str, rng: random.Random) -> None:
+    def anti_entropy(me: str, rng: RandomSource) -> None:
         peer = rng.choice([p for p in names if p != me])
         send(me, peer, SyncRequest(docs[me].version.copy(), counters[me]), 64)
         if cfg.collect:
@@ -381,7 +381,7 @@ def _run_ot(cfg: CollabConfig) -> CollabRun:
     for n in names:
         channels[n] = Channel(sim, net, n, lambda src, p, me=n: client_deliver(me, src, p))
 
-    def local_edit(me: str, rng: random.Random) -> None:
+    def local_edit(me: str, rng: RandomSource) -> None:
         client = clients[me]
         pos, dels, text = _random_edit(rng, len(client.doc))
         edit_id = result.edits

@@ -133,9 +133,9 @@ def replay_into_crdt(trace: Trace, replica: int = 1) -> TextDoc:
 
 def generated(patches: int, seed: int = 0) -> Trace:
     """A synthetic typing trace (bursts of typing, backspaces, jumps) when no file is given."""
-    import random
+    from archlab.randomness import seeded
 
-    rng = random.Random(seed)
+    rng = seeded(seed)
     text: list[str] = []
     txns: list[tuple[Patch, ...]] = []
     cursor = 0

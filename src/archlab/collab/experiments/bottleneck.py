@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archlab.collab import load, traces
+from archlab.collab import traces
 from archlab.lab import (
     Column,
     Context,
@@ -23,6 +23,7 @@ from archlab.lab import (
     nuanced,
     refuted,
 )
+from archlab.runtime.collab import load
 
 # -- collab.server_bottleneck --------------------------------------------------------------
 

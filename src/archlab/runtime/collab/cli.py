@@ -169,7 +169,7 @@ def sim_command(
 
 def _net() -> types.ModuleType:
     try:
-        from archlab.collab import net
+        from archlab.runtime.collab import net
     except ModuleNotFoundError as exc:
         raise ConfigError(
             f"live editing needs the {exc.name!r} package: pip install websockets"
