@@ -188,6 +188,7 @@ def _requirements(
     (peak < 1k QPS, Table 1's single instance) but the codex's figure is more than 2x off.
     holds when the peak is under 1k QPS and the codex's figure is within 2x. Storage (10 TB,
     100 TB) is reported: the codex says it only "might" call for sharding.""",
+    ranges={"peak_factor": (1.0, None)},  # a peak below the average is no peak
     profiles={
         "quick": {
             "dau_exponents": [4.0 + 0.5 * i for i in range(11)],
@@ -275,7 +276,7 @@ def regime_map(ctx: Context) -> Outcome[RegimeMapMeasurement]:
                         ]
                         for d, row in zip(dau_values, grid, strict=True)
                     ],
-                    colorbar_label="0 single, 1 replicas, 2 shard, 3 dist., 4 both",
+                    categories=[r.label for r in Regime],
                 ),
                 caption=f"* the codex's example (10M DAU × 1 KB). {p['retention_years']:g} years "
                 f"retained (one copy compared with 10 TB), peak {p['peak_factor']:g}x average, "

@@ -171,6 +171,7 @@ def judge_k_ordering(m: KOrderingMeasurement) -> Judgement:
     under 0.45 (random: 0.5, sd ≈ 1/(3√n)). holds when, in addition, KSUID's window at the
     judged skew exceeds the millisecond schemes' bound (coarser than clocks alone explain);
     nuanced when it does not.""",
+    ranges={"drift": (0.0, 0.5), "skew_ms": (0.0, None)},  # clock rates 1 ± drift
     profiles={
         "quick": {
             "n": 8_000,

@@ -177,7 +177,7 @@ def btree_height(ctx: Context) -> Outcome[BTreeHeight]:
         log_x=True,
         series=[
             Series("height", keys, [float(s.height) for s in sizes]),
-            Series("log_B bound", keys, [float(s.bound) for s in sizes], style="step"),
+            Series("log_B bound", keys, [float(s.bound) for s in sizes], style="bound"),
             Series(
                 "pages read (cold)", keys, [float(s.cold_reads_max) for s in sizes], style="scatter"
             ),

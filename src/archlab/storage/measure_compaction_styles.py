@@ -166,6 +166,7 @@ def judge_compaction(m: CompactionStyles) -> Judgement:
     while the next level fills up (skewed keys are left out of this check: overwrites die in
     the upper levels, which the rule of thumb does not model). holds when all of it is met;
     refuted when at most 2 of the 6 ratios exceed 1; nuanced otherwise.""",
+    ranges={"size_ratio": (2, None)},  # a level no larger than the one above is no level
     profiles={
         "quick": {"keyspace": 8000, "writes": 40000, "memtable_kb": 32, "size_ratio": 4},
         "full": {"keyspace": 200000, "writes": 1500000, "memtable_kb": 512, "size_ratio": 10},

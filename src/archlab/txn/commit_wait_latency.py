@@ -168,6 +168,7 @@ def measure_level(
     commits, measured ≤ 15%) and the added latency grows at least 1 ms per ms of ε̄ (half of
     the expected 2); refuted when even the largest ratio is under 0.625x or the slope under 1;
     nuanced otherwise.""",
+    ranges={"drift_bounds": (0.0, 0.99)},  # a clock rate of 1 ± bound must stay positive
     profiles={
         "quick": {"seeds": 2, "ops": 120, "drift_bounds": [0.001, 0.006, 0.02]},
         "full": {"seeds": 10, "ops": 400, "drift_bounds": [0.001, 0.003, 0.006, 0.012, 0.02]},

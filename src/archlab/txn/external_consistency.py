@@ -216,6 +216,7 @@ def summarize(
     wait violates it (the control shows the anomaly commit wait prevents); nuanced when none
     does. The rogue-clock row is reported, not judged: the claim is conditional on the
     bound.""",
+    ranges={"drift_bounds": (0.0, 0.99)},  # a clock rate of 1 ± bound must stay positive
     profiles={
         "quick": {"seeds": 6, "ops": 120, "clients": 6, "drift_bounds": [0.006, 0.02, 0.05]},
         "full": {

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from archlab.consensus.comparison.clusters import LABELS, PROTOCOLS, ClusterSpec
 from archlab.consensus.comparison.measure import Measurement, measure, message_delays
+from archlab.errors import ConfigError
 from archlab.lab import (
     Column,
     Context,
@@ -170,6 +171,17 @@ def judge_cost_per_command(m: CostMeasurement) -> Judgement:
     return nuanced(f"{common}; batching saved less than 2x somewhere", *evidence)
 
 
+def parse_sizes(text: str) -> list[int]:
+    """``"3,5,7"``: cluster sizes of at least 3 (two are needed to compare growth)."""
+    try:
+        sizes = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise ConfigError(f"sizes: {text!r} is not a comma-separated list of node counts") from None
+    if len(sizes) < 2 or sizes[0] < 3:
+        raise ConfigError(f"sizes: {text!r}: give at least two cluster sizes, each ≥ 3 nodes")
+    return sizes
+
+
 @experiment(
     id="consensus.cost_per_command",
     section="5.3",
@@ -210,7 +222,7 @@ def judge_cost_per_command(m: CostMeasurement) -> Judgement:
 )
 def cost_per_command(ctx: Context) -> Outcome[CostMeasurement]:
     p = ctx.params
-    sizes = [int(s) for s in str(p["sizes"]).split(",")]
+    sizes = parse_sizes(str(p["sizes"]))
     seeds = [ctx.seed * 1000 + i for i in range(int(p["seeds"]))]
     ops, clients = int(p["ops"]), int(p["clients"])
     runs: dict[tuple[str, int, bool], list[Measurement]] = {}
