@@ -64,7 +64,7 @@ def test_a_wrong_end_content_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtu
             ).encode(),
             "txns[0].patches[0] is not [position, delete_count, text]",
         ),
-        (gzip.compress(b'{"startContent": ""}')[:-6], "not a (gzipped) JSON trace"),
+        (gzip.compress(b'{"startContent": ""}', mtime=0)[:-6], "not a (gzipped) JSON trace"),
     ],
 )
 def test_bad_traces_are_one_line_and_exit_2(
