@@ -10,7 +10,13 @@ of each anomaly that can be decided exactly:
 - G1c iff some wr edge lies inside an SCC of the ww+wr subgraph;
 - G-single iff some rw edge a → b has b reaching a through ww+wr edges, which is answered
   with reachability bitsets over the condensation of that subgraph;
-- G2 (two or more rw edges): where a component has no cycle of the first three kinds, every
+- G-nonadjacent (two or more rw edges, never two in a row): a search over the graph with
+  the kind of the edge just taken as part of the state, as Elle does. In the doubled graph
+  whose nodes are (transaction, arrived by rw?), an rw edge may leave only a node reached by
+  ww or wr; a closed walk with non-adjacent rw edges exists iff some rw edge lies inside a
+  strongly connected component of that graph (one Tarjan pass), and a breadth-first search
+  over (node, last edge rw?, second rw seen?) from a few such edges gives the witness;
+- G2 (two or more rw edges): where a component has no cycle of the kinds above, every
   cycle in it is one, and the shortest through any rw edge is the witness; otherwise a few
   rw edges are tried with a breadth-first search that counts rw edges.
 
@@ -249,7 +255,11 @@ def _kind_of(cycle: Sequence[Step]) -> str:
     rw = sum(1 for s in cycle if s.type == "rw")
     if rw == 0:
         return "G1c" if any(s.type == "wr" for s in cycle) else "G0"
-    return "G-single" if rw == 1 else "G2"
+    if rw == 1:
+        return "G-single"
+    kinds = [s.type for s in cycle]
+    adjacent = any(k == "rw" and kinds[i - 1] == "rw" for i, k in enumerate(kinds))
+    return "G2" if adjacent else "G-nonadjacent"
 
 
 def _classify(
@@ -297,17 +307,64 @@ def _classify(
             found_cheaper = True
             break
 
+    nonadjacent = _nonadjacent_cycle(graph, members)
+    if nonadjacent is not None:  # a G2 as well, reported by the kind SI also forbids
+        report("G-nonadjacent", nonadjacent)
+        return
     if not found_cheaper:  # every cycle here has two or more rw edges
         a, b = rw_edges[0]
         path = shortest_path(b, a, everything)
         assert path is not None
-        report("G2", [graph.step(a, b, {"rw"}), *_steps(graph, path, BASE)])
+        shortest = [graph.step(a, b, {"rw"}), *_steps(graph, path, BASE)]
+        report(_kind_of(shortest), shortest)
         return
     for a, b in rw_edges[:G2_ATTEMPTS]:
         cycle = _cycle_with_two_rw(graph, a, b, members)
         if cycle is not None:
-            report("G2", cycle)
+            report(_kind_of(cycle), cycle)
             return
+
+
+def _nonadjacent_cycle(graph: DependencyGraph, members: set[int]) -> list[Step] | None:
+    """A simple cycle with two or more rw edges, no two consecutive, or None.
+
+    States of the doubled graph are ``2 * node + 1`` when the node was reached by a ww or wr
+    edge (an rw edge may leave it) and ``2 * node`` when reached by an rw edge (one may not).
+    A closed walk with non-adjacent rw edges is a cycle of that graph through an rw
+    transition, so only rw edges inside its strongly connected components are tried.
+    """
+    out = graph.out
+
+    def states_after(state: int) -> list[int]:
+        node, free = state >> 1, state & 1
+        found = []
+        for child, types in out[node].items():
+            if child not in members:
+                continue
+            if "ww" in types or "wr" in types:
+                found.append(2 * child + 1)
+            if free and "rw" in types:
+                found.append(2 * child)
+        return found
+
+    starts = [2 * node + bit for node in members for bit in (0, 1)]
+    tried = 0
+    for component in strongly_connected(starts, states_after):
+        inside = set(component)
+        for state in component:
+            if not state & 1:
+                continue
+            a = state >> 1
+            for b, types in out[a].items():
+                if "rw" not in types or 2 * b not in inside:
+                    continue
+                cycle = _cycle_with_two_rw(graph, a, b, members, nonadjacent=True)
+                if cycle is not None:
+                    return cycle
+                tried += 1
+                if tried >= G2_ATTEMPTS:
+                    return None
+    return None
 
 
 def _reachability(
@@ -333,18 +390,19 @@ def _reachability(
 
 
 def _cycle_with_two_rw(
-    graph: DependencyGraph, a: int, b: int, members: set[int]
+    graph: DependencyGraph, a: int, b: int, members: set[int], *, nonadjacent: bool = False
 ) -> list[Step] | None:
     """A simple cycle through rw edge a → b holding another rw edge, by a breadth-first
-    search over (node, holds a second rw edge yet)."""
-    start = (b, False)
-    parent: dict[tuple[int, bool], tuple[tuple[int, bool], EdgeType]] = {}
+    search over (node, last edge rw, holds a second rw edge yet). With ``nonadjacent``, no
+    rw edge may follow another (nor, closing the cycle, precede a → b)."""
+    start = (b, nonadjacent, False)
+    parent: dict[tuple[int, bool, bool], tuple[tuple[int, bool, bool], EdgeType]] = {}
     seen = {start}
     queue = deque([start])
     while queue:
-        node, second = queue.popleft()
-        if node == a and second:
-            states: list[tuple[int, bool]] = [(node, second)]
+        node, last_rw, second = queue.popleft()
+        if node == a and second and not (nonadjacent and last_rw):
+            states: list[tuple[int, bool, bool]] = [(node, last_rw, second)]
             kinds: list[EdgeType] = []
             while states[-1] != start:
                 previous, kind = parent[states[-1]]
@@ -362,12 +420,16 @@ def _cycle_with_two_rw(
             if child not in members:
                 continue
             for kind in _BASE_ORDER:
-                if kind in types:
-                    state = (child, second or kind == "rw")
-                    if state not in seen:
-                        seen.add(state)
-                        parent[state] = ((node, second), kind)
-                        queue.append(state)
+                if kind not in types:
+                    continue
+                rw = kind == "rw"
+                if rw and nonadjacent and last_rw:
+                    continue
+                state = (child, rw and nonadjacent, second or rw)
+                if state not in seen:
+                    seen.add(state)
+                    parent[state] = ((node, last_rw, second), kind)
+                    queue.append(state)
     return None
 
 
