@@ -3,7 +3,7 @@
 There is no Python linearizability or Elle checker to run beside archlab's in the same
 process, so this benchmark reports absolute rates (operations checked per second, medians of
 several rounds) and sets the time per Jepsen-etcd-like history beside Porcupine's *published*
-figure (docs/references.md §5.1: about 0.16 s per etcd history, in Go, on its authors'
+figure (docs/references.md §5.1–5.3: about 0.16 s per etcd history, in Go, on its authors'
 hardware). That is a number quoted from a paper, not a peer run here, and every row and
 ratio that uses it says so.
 
@@ -38,7 +38,7 @@ from archlab.check.linearizability import check_linearizable
 from archlab.lab.bench import BenchContext, BenchReport, Ratio, benchmark, median, percentile
 from archlab.lab.result import Column
 
-#: Porcupine's published time per Jepsen etcd history (docs/references.md §5.1), seconds.
+#: Porcupine's published time per Jepsen etcd history (docs/references.md §5.1–5.3), seconds.
 PORCUPINE_ETCD_S = 0.16
 #: The time limit of the concurrency ramp: the largest concurrency decided within it is
 #: reported (issue 13's yardstick).
@@ -246,7 +246,7 @@ def bench_check(ctx: BenchContext) -> BenchReport:
                 "history (its paper, in Go, other hardware) ÷ archlab's median per etcd-like "
                 "history measured here",
                 PORCUPINE_ETCD_S / typical,
-                goal=0.33,  # docs/references.md §5.1: CPython "within a few times that"
+                goal=0.33,  # docs/references.md §5.1–5.3: CPython "within a few times that"
             ),
             Ratio(
                 "1 s ÷ archlab's slowest valid etcd-like history (well under a second each)",
@@ -260,7 +260,7 @@ def bench_check(ctx: BenchContext) -> BenchReport:
             ),
         ],
         notes=[
-            "Porcupine's 0.16 s is a published figure (docs/references.md §5.1), measured "
+            "Porcupine's 0.16 s is a published figure (docs/references.md §5.1–5.3), measured "
             "by its authors in Go on other hardware on Jepsen's recorded etcd histories; it "
             "was not run here. archlab's etcd-like histories are generated (same shape: one "
             "cas-register, 5 clients, values 0-4, about a third of the operations timed "

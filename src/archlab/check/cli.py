@@ -239,8 +239,10 @@ def isolation_command(
     """Does the transaction history satisfy the consistency model? (Elle's method)
 
     Builds the dependency graph (ww, wr, rw; real-time order too for strict-serializable)
-    from the values read, and reports G0, G1a, G1b, G1c, G-single and G2 with the cycle or
-    the read that proves each.
+    from the values read, and reports G0, G1a, G1b, G1c, G-single, G-nonadjacent (long
+    fork) and G2 with the cycle or the read that proves each; lost updates (two
+    transactions that read one version of a key and both wrote it) and internal
+    inconsistencies with the transactions involved.
 
     \b
     Examples:
