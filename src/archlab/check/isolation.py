@@ -4,7 +4,7 @@
 each key's version order from the values read (:mod:`~archlab.check.listappend`,
 :mod:`~archlab.check.rwregister`), builds the dependency graph of the transactions that
 committed or may have (ww, wr, rw edges; plus real-time and process order for strict
-serializability), and searches it for cycles (:mod:`~archlab.check.graph`); lost updates
+serializability), and searches it for cycles (:mod:`~archlab.check.cycles`); lost updates
 and internal inconsistencies are read off the transactions directly
 (:mod:`~archlab.check.lostupdate`, :mod:`~archlab.check.transactions`). Every anomaly
 found comes with its evidence: the cycle and why each edge exists, or the read that proves it.
@@ -25,7 +25,8 @@ from typing import Any, Literal, get_args
 
 from archlab.check import listappend, rwregister
 from archlab.check.anomalies import CONSISTENCY_MODELS, FORBIDDEN, Anomaly, Consistency
-from archlab.check.graph import DependencyGraph, add_order_edges, find_cycles
+from archlab.check.cycles import find_cycles
+from archlab.check.graph import DependencyGraph, add_order_edges
 from archlab.check.history import Event, Operation
 from archlab.check.linearizability import operations
 from archlab.check.lostupdate import lost_updates
