@@ -103,10 +103,11 @@ def linearizable_command(
 ) -> None:
     """Is the history linearizable for MODEL?
 
-    Wing & Gong's search with Lowe's memoisation; a kv history is checked key by key.
-    An info (timed-out) operation may take effect any time after its invocation, or never;
-    a failed read or write did not take effect; a failed cas completed with its compare
-    failing.
+    Wing & Gong's search with Lowe's memoisation; a kv history is checked key by key, and
+    may use get / put / append (a string appended) as the 6.824 and Porcupine key-value
+    histories do, as JSON lines or their EDN maps. An info (timed-out) operation may take
+    effect any time after its invocation, or never; a failed read or write did not take
+    effect; a failed cas completed with its compare failing.
 
     \b
     Examples:
@@ -114,6 +115,7 @@ def linearizable_command(
       archlab check linearizable --model kv --json history.jsonl | jq .valid
       archlab check linearizable --model cas-register --initial 0 --timeline t.html h.jsonl
       archlab check linearizable --time-limit 5 big.jsonl
+      archlab check linearizable --model kv c01-ok.txt      # Porcupine kv test data
     """
     events = hist.load(file)
     result = check_linearizable(
