@@ -348,3 +348,102 @@ def _replays(order: Sequence[Operation], workload: str) -> bool:
                 if state.get(key, empty) != seen:
                     return False
     return True
+
+
+# ---- serial histories with one anomaly of a chosen class ------------------------------------
+
+#: The classes :func:`with_anomaly` injects, and the kind the checker must report for each.
+INJECTED_CLASSES: dict[str, str] = {
+    "lost-update": "lost-update",
+    "lost-update-ordered": "lost-update",
+    "long-fork": "G-nonadjacent",
+    "own-append-g1c": "G1c",
+    "internal": "internal",
+}
+#: Classes with no rw-register form (a register read does not reveal the order of writes).
+LIST_APPEND_ONLY = frozenset({"lost-update-ordered", "own-append-g1c"})
+
+
+def serial_txn_history(
+    rng: random.Random, workload: str, txns: int, keys: int, processes: int = 4
+) -> tuple[list[Event], dict[Any, Any]]:
+    """Transactions run one at a time (each invoked after the previous completed), so valid
+    at every level; some abort (``fail``, no effect) or time out (``info``, applied or not).
+    Returns the events and the final state of every key written."""
+    write_f = "append" if workload == "list-append" else "w"
+    state: dict[Any, Any] = {}
+    counter = 0
+    events: list[Event] = []
+    for _ in range(txns):
+        plan: list[tuple[str, Any, Any]] = []
+        for _ in range(rng.randint(1, 4)):
+            key = rng.randrange(keys)
+            if rng.random() < 0.5:
+                plan.append(("r", key, None))
+            else:
+                counter += 1
+                plan.append((write_f, key, counter))
+        status = rng.choice(["ok"] * 8 + ["fail", "info"])
+        done = []
+        applies = status == "ok" or (status == "info" and rng.random() < 0.5)
+        scratch = dict(state)
+        for f, key, arg in plan:
+            if f == "append":
+                scratch[key] = (*scratch.get(key, ()), arg)
+            elif f == "w":
+                scratch[key] = arg
+            else:
+                arg = scratch.get(key, () if workload == "list-append" else None)  # noqa: PLW2901
+            done.append((f, key, arg))
+        if applies:
+            state = scratch
+        process = rng.randrange(processes)
+        events.append(txn(process, "invoke", *plan))
+        events.append(txn(process, status, *(done if status == "ok" else plan)))
+    return numbered(events), state
+
+
+def with_anomaly(
+    events: Sequence[Event], state: dict[Any, Any], workload: str, anomaly: str, rng: random.Random
+) -> list[Event]:
+    """``events`` (a serial history ending in ``state``) followed by concurrent transactions
+    that make one anomaly of class ``anomaly`` on keys the history used (or fresh ones)."""
+    listy = workload == "list-append"
+    write_f = "append" if listy else "w"
+    empty: Any = () if listy else None
+    x, y = rng.sample([*range(4), "fresh-x", "fresh-y"], 2)
+    sx, sy = state.get(x, empty), state.get(y, empty)
+
+    def after(seen: Any, *values: Any) -> Any:
+        return (*seen, *values) if listy else values[-1]
+
+    a, b = "injected-a", "injected-b"
+    gadget: list[tuple[str, list[tuple[str, Any, Any]]]]
+    if anomaly in ("lost-update", "lost-update-ordered"):
+        gadget = [
+            ("g1", [("r", x, sx), (write_f, x, a)]),
+            ("g2", [("r", x, sx), (write_f, x, b)]),
+        ]
+        if anomaly == "lost-update-ordered":
+            gadget.append(("g3", [("r", x, after(sx, a, b))]))
+    elif anomaly == "long-fork":
+        gadget = [
+            ("g1", [("r", x, sx), (write_f, x, a)]),
+            ("g2", [("r", y, sy), (write_f, y, b)]),
+            ("g3", [("r", x, after(sx, a)), ("r", y, sy)]),
+            ("g4", [("r", x, sx), ("r", y, after(sy, b))]),
+        ]
+    elif anomaly == "own-append-g1c":
+        gadget = [
+            ("g1", [("append", y, a), ("append", x, "injected-c")]),
+            ("g2", [("append", x, b), ("r", x, after(sx, b)), ("r", y, after(sy, a))]),
+        ]
+    elif anomaly == "internal":
+        gadget = [("g1", [(write_f, x, a), ("r", x, sx)])]
+    else:
+        raise ValueError(anomaly)
+    tail = [
+        txn(p, "invoke", *((f, k, None if f == "r" else v) for f, k, v in mops))
+        for p, mops in gadget
+    ] + [txn(p, "ok", *mops) for p, mops in gadget]
+    return numbered([*events, *tail])

@@ -148,3 +148,18 @@ def test_dump_to_a_path_is_atomic(tmp_path: Path) -> None:
     history.dump(rec.events, tmp_path / "h.jsonl")
     assert history.load(tmp_path / "h.jsonl")[0].value == (1, 2)
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_edn_lines_as_in_porcupine_kv_data_are_read_as_events() -> None:
+    from archlab.check.history import parse
+
+    (event,) = parse(['{:process 3, :type :ok, :f :get, :key "7", :value "a \\"b\\""}'])
+    assert (event.process, event.type, event.f, event.key, event.value) == (
+        3,
+        "ok",
+        "get",
+        "7",
+        'a "b"',
+    )
+    with pytest.raises(InputFormatError, match=r":2: not a readable EDN map"):
+        parse(['{:process 0, :type :invoke, :f :get, :key "1", :value nil}', "{:process [1]}"])

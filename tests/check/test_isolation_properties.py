@@ -10,11 +10,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from archlab.check import history
+from archlab.check.anomalies import FORBIDDEN
 from archlab.check.databases import Isolation, txn_history
 from archlab.check.history import Event
 from archlab.check.isolation import check_isolation
 
-from .builders import TXN_ANOMALIES, brute_serializable, inject_txn, numbered, txn, txn_tail
+from .builders import (
+    INJECTED_CLASSES,
+    LIST_APPEND_ONLY,
+    TXN_ANOMALIES,
+    brute_serializable,
+    inject_txn,
+    numbered,
+    serial_txn_history,
+    txn,
+    txn_tail,
+    with_anomaly,
+)
 
 LEVELS: tuple[Isolation, ...] = (
     "read-committed",
@@ -203,3 +215,26 @@ def test_one_injected_anomaly_always_fails(anomaly: str, seed: int, txns: int, t
         txn_tail(events), workload="list-append", consistency="strict-serializable"
     )
     assert clean.valid is True
+
+
+@pytest.mark.parametrize("workload", ["list-append", "rw-register"])
+@pytest.mark.parametrize("anomaly", sorted(INJECTED_CLASSES))
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32), txns=st.integers(0, 40), keys=st.integers(1, 4))
+def test_a_serial_history_is_valid_and_one_injected_anomaly_is_judged_at_every_level(
+    workload: str, anomaly: str, seed: int, txns: int, keys: int
+) -> None:
+    if workload == "rw-register" and anomaly in LIST_APPEND_ONLY:
+        return
+    rng = random.Random(seed)
+    events, state = serial_txn_history(rng, workload, txns, keys)
+    for level in LEVELS:
+        clean = check_isolation(events, workload=workload, consistency=level)  # type: ignore[arg-type]
+        assert clean.valid is not False, (level, [a.explanation for a in clean.anomalies])
+    broken = with_anomaly(events, state, workload, anomaly, rng)
+    kind = INJECTED_CLASSES[anomaly]
+    for level in LEVELS:
+        result = check_isolation(broken, workload=workload, consistency=level)  # type: ignore[arg-type]
+        assert kind in result.anomaly_kinds, (level, [a.explanation for a in result.anomalies])
+        forbidden = kind in FORBIDDEN[level]
+        assert result.valid is (not forbidden), (level, result.reason)

@@ -4,17 +4,19 @@ and the public interface another chapter uses to add a model."""
 from __future__ import annotations
 
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from archlab.check import history
-from archlab.check.history import Operation
+from archlab.check.history import Event, Operation
 from archlab.check.linearizability import check_linearizable
 from archlab.check.models import Model, get_model, model_names, register_model
-from archlab.errors import ConfigError, UnknownNameError
+from archlab.errors import ConfigError, InputFormatError, UnknownNameError
 
-from .builders import h
+from .builders import brute_force, h
 
 
 def op(f: str, value: Any = None, output: Any = None, status: str = "ok") -> Operation:
@@ -133,3 +135,71 @@ def test_another_chapter_can_add_a_model() -> None:
     assert result.valid is False
     assert result.failures[0].blocked is not None
     assert result.failures[0].blocked.f == "dequeue"
+
+
+# ---- kv: get / put / append (6.824 and Porcupine key-value histories) ----------------------
+
+KV_DATA = Path(__file__).parent / "data" / "kv" / "appends.edn"
+
+
+@pytest.mark.parametrize(
+    ("state", "operation", "legal", "after"),
+    [
+        (None, op("get", output=""), True, None),
+        (None, op("append", "ab"), True, "ab"),
+        ("ab", op("append", "c"), True, "abc"),
+        ("abc", op("get", output="abc"), True, "abc"),
+        ("abc", op("get", output="ab"), False, "abc"),
+        ("ab", op("put", "z"), True, "z"),
+        (3, op("append", "c"), False, 3),
+    ],
+)
+def test_kv_get_put_append_semantics(
+    state: Hashable, operation: Operation, legal: bool, after: Hashable
+) -> None:
+    assert get_model("kv").step(state, operation) == (legal, after)
+
+
+def test_a_porcupine_shaped_kv_history_with_appends_is_checked_key_by_key() -> None:
+    events = history.load(KV_DATA)
+    assert events[0].f == "put" and events[0].key == "1" and events[1].value is None
+    result = check_linearizable(events, "kv")
+    assert result.valid is True
+    assert sorted(k.key for k in result.keys) == ["1", "2"]  # type: ignore[type-var]
+    # The concurrent appends may land in either order, but a read must show one of them.
+    text = KV_DATA.read_text().replace('"x 0 0 yx 2 0 yx 0 1 y"', '"x 0 0 yx 0 1 y"')
+    bad = check_linearizable(history.parse(text.splitlines()), "kv")
+    assert bad.valid is False and bad.failures[0].key == "1"
+    assert "get -> 'x 0 0 yx 0 1 y'" in bad.anomalies[0]["explanation"]
+
+
+def test_an_append_of_something_else_than_a_string_is_refused() -> None:
+    events = h((0, "invoke", "append", 3, "k"), (0, "ok", "append", 3, "k"))
+    with pytest.raises(InputFormatError, match="append takes the string"):
+        check_linearizable(events, "kv")
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_kv_appends_agree_with_brute_force(data: st.DataObject) -> None:
+    """Small get/put/append histories on two keys, many of them illegal."""
+    events: list[Event] = []
+    pending: dict[int, tuple[str, str, Any]] = {}
+    strings = st.sampled_from(["a", "b", "ab"])
+    for _ in range(data.draw(st.integers(2, 12))):
+        process = data.draw(st.integers(0, 2))
+        if process not in pending:
+            f = data.draw(st.sampled_from(["get", "put", "append"]))
+            key = data.draw(st.sampled_from(["k", "j"]))
+            value = None if f == "get" else data.draw(strings)
+            pending[process] = (f, key, value)
+            events.append(Event(process, "invoke", f, value, key))
+            continue
+        f, key, value = pending.pop(process)
+        kind = data.draw(st.sampled_from(["ok", "ok", "ok", "info"]))
+        output = (
+            data.draw(st.sampled_from(["", "a", "b", "ab", "ba", "aab"])) if f == "get" else value
+        )
+        events.append(Event(process, kind, f, output if kind == "ok" else value, key))  # type: ignore[arg-type]
+    ops = history.pair(events)
+    assert check_linearizable(ops, "kv").valid is brute_force(ops, get_model("kv"))

@@ -3,7 +3,10 @@
 :mod:`archlab.check.history` is the shared history format every writer (simulator, runtime,
 engines under test) and every checker use. :func:`check_linearizable` (with the models of
 :mod:`archlab.check.models`) checks single-object histories; :func:`check_isolation` checks
-list-append and rw-register transaction histories against a consistency model, Elle-style.
+list-append and rw-register transaction histories against a consistency model, Elle-style
+(version orders in :mod:`~archlab.check.listappend` and :mod:`~archlab.check.rwregister`,
+the cycle search in :mod:`~archlab.check.cycles`, lost updates in
+:mod:`~archlab.check.lostupdate`).
 """
 
 from archlab.check.anomalies import Anomaly

@@ -8,7 +8,16 @@ that T2 overwrote, an anti-dependency):
 - **G0** write cycle: ww edges only.
 - **G1c** circular information flow: ww and wr edges, at least one wr.
 - **G-single** read skew: exactly one rw edge.
-- **G2** anti-dependency cycle: two or more rw edges (write skew is the classic one).
+- **G-nonadjacent**: two or more rw edges, no two of them next to each other going round the
+  cycle (the long fork is the classic one). Snapshot isolation forbids it (Cerone and
+  Gotsman's characterisation: every cycle of an SI history has two adjacent rw edges).
+- **G2** anti-dependency cycle: two or more rw edges, some adjacent (write skew is the
+  classic one); only serializability forbids it.
+
+A **lost update** is read off the history directly: two committed transactions read the same
+version of a key and both wrote that key. Snapshot isolation forbids it (first committer
+wins), read committed allows it, and it is reported even where the order of the two writes is
+unknown (then no cycle shows it: the two rw edges form a G2).
 
 **G1a** (aborted read: a committed transaction saw a write of one that aborted) and **G1b**
 (intermediate read: it saw a version its writer later overwrote within the same
@@ -40,14 +49,18 @@ CONSISTENCY_MODELS: tuple[Consistency, ...] = (
 
 #: Impossible under every model here: the history itself is broken.
 BROKEN = frozenset({"internal", "incompatible-order", "duplicate-elements", "garbage-read"})
-CYCLE_KINDS = ("G0", "G1c", "G-single", "G2")
+CYCLE_KINDS = ("G0", "G1c", "G-single", "G-nonadjacent", "G2")
 REALTIME_KINDS = tuple(f"{kind}-realtime" for kind in CYCLE_KINDS)
 
 #: What each consistency model forbids (each includes the weaker models' prohibitions).
 FORBIDDEN: dict[Consistency, frozenset[str]] = {
     "read-committed": BROKEN | {"G0", "G1a", "G1b", "G1c"},
 }
-FORBIDDEN["snapshot-isolation"] = FORBIDDEN["read-committed"] | {"G-single"}
+FORBIDDEN["snapshot-isolation"] = FORBIDDEN["read-committed"] | {
+    "G-single",
+    "G-nonadjacent",
+    "lost-update",
+}
 FORBIDDEN["serializable"] = FORBIDDEN["snapshot-isolation"] | {"G2"}
 FORBIDDEN["strict-serializable"] = FORBIDDEN["serializable"] | set(REALTIME_KINDS)
 

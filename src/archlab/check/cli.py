@@ -121,10 +121,11 @@ def linearizable_command(
 ) -> None:
     """Is the history linearizable for MODEL?
 
-    Wing & Gong's search with Lowe's memoisation; a kv history is checked key by key.
-    An info (timed-out) operation may take effect any time after its invocation, or never;
-    a failed read or write did not take effect; a failed cas completed with its compare
-    failing.
+    Wing & Gong's search with Lowe's memoisation; a kv history is checked key by key, and
+    may use get / put / append (a string appended) as the 6.824 and Porcupine key-value
+    histories do, as JSON lines or their EDN maps. An info (timed-out) operation may take
+    effect any time after its invocation, or never; a failed read or write did not take
+    effect; a failed cas completed with its compare failing.
 
     \b
     Examples:
@@ -132,6 +133,7 @@ def linearizable_command(
       archlab check linearizable --model kv --json history.jsonl | jq .valid
       archlab check linearizable --model cas-register --initial 0 --timeline t.html h.jsonl
       archlab check linearizable --time-limit 5 big.jsonl
+      archlab check linearizable --model kv c01-ok.txt      # Porcupine kv test data
     """
     initial_value = _parse_initial(initial)
     events = hist.load(file)
@@ -271,8 +273,10 @@ def isolation_command(
     """Does the transaction history satisfy the consistency model? (Elle's method)
 
     Builds the dependency graph (ww, wr, rw; real-time order too for strict-serializable)
-    from the values read, and reports G0, G1a, G1b, G1c, G-single and G2 with the cycle or
-    the read that proves each.
+    from the values read, and reports G0, G1a, G1b, G1c, G-single, G-nonadjacent (long
+    fork) and G2 with the cycle or the read that proves each; lost updates (two
+    transactions that read one version of a key and both wrote it) and internal
+    inconsistencies with the transactions involved.
 
     \b
     Examples:

@@ -12,7 +12,9 @@ or rw-register history:
 - ``snapshot-isolation``: reads from a snapshot taken when the transaction starts, writes
   installed at commit, first committer wins on write-write conflicts (so write skew happens);
 - ``read-committed``: each read sees the latest committed version when it runs, writes are
-  buffered until commit, no conflict checks (so read skew and lost updates happen).
+  buffered until commit, no conflict checks (so read skew and lost updates happen), except
+  that a transaction that read a list with its own appends at the end aborts if the list
+  changed before it committed (its appends must land where it saw them).
 
 Clients time out (``info``: the transaction may still commit later, or never) and the
 database aborts some transactions (``fail``: nothing installed). Appended and written values
@@ -43,6 +45,8 @@ class _Txn:
     done: list[list[Any]] = field(default_factory=list)  # micro-ops executed, reads filled in
     writes: dict[Hashable, Any] = field(default_factory=dict)  # buffered: key -> new value
     result: Literal["ok", "fail"] | None = None
+    # read committed: versions of a key when the transaction read it with its own appends
+    pinned: dict[Hashable, int] = field(default_factory=dict)
 
 
 class _Store:
@@ -111,7 +115,10 @@ def txn_history(
         else:
             base = store.read(key)
         if key in txn.writes:
-            return txn.writes[key] if workload == "rw-register" else (*base, *txn.writes[key])
+            if workload == "rw-register":
+                return txn.writes[key]
+            txn.pinned.setdefault(key, len(store.ticks.get(key, ())))
+            return (*base, *txn.writes[key])
         return base
 
     def execute(txn: _Txn, op: list[Any]) -> None:
@@ -127,6 +134,11 @@ def txn_history(
             txn.done.append(list(op))
 
     def commit(txn: _Txn) -> None:
+        if any(len(store.ticks.get(key, ())) != n for key, n in txn.pinned.items()):
+            # It read its own appends at the end of the list; another commit since then
+            # would put them elsewhere: abort, as a row lock taken by the append would.
+            txn.result = "fail"
+            return
         if isolation == "snapshot-isolation":
             started = -1 if txn.started is None else txn.started
             if any(store.last_commit(key) > started for key in txn.writes):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
+from archlab.check import edn
 from archlab.errors import InputFormatError
 
 EventType = Literal["invoke", "ok", "fail", "info"]
@@ -127,17 +128,27 @@ def parse_event(data: Any, source: str, line: int) -> Event:
 
 
 def parse(lines: Iterable[str], source: str = "<history>") -> list[Event]:
-    """Parse JSON Lines text; blank lines are skipped, anything else must be an event."""
+    """Parse JSON Lines text; blank lines are skipped, anything else must be an event.
+
+    A line that is an EDN map (``{:process 0, :type :invoke, ...}``, the shape of Jepsen logs
+    and Porcupine's key-value test data) is read as the same event (:mod:`~archlab.check.edn`).
+    """
     events = []
     for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputFormatError(
-                source, f"not valid JSON ({exc.msg} at column {exc.colno})", number
-            ) from None
+        if edn.is_edn(text):
+            try:
+                data = edn.parse_map(text)
+            except ValueError as exc:
+                raise InputFormatError(source, f"not a readable EDN map ({exc})", number) from None
+        else:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputFormatError(
+                    source, f"not valid JSON ({exc.msg} at column {exc.colno})", number
+                ) from None
         events.append(parse_event(data, source, number))
     return events
 

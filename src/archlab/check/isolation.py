@@ -4,7 +4,9 @@
 each key's version order from the values read (:mod:`~archlab.check.listappend`,
 :mod:`~archlab.check.rwregister`), builds the dependency graph of the transactions that
 committed or may have (ww, wr, rw edges; plus real-time and process order for strict
-serializability), and searches it for cycles (:mod:`~archlab.check.graph`). Every anomaly
+serializability), and searches it for cycles (:mod:`~archlab.check.cycles`); lost updates
+and internal inconsistencies are read off the transactions directly
+(:mod:`~archlab.check.lostupdate`, :mod:`~archlab.check.transactions`). Every anomaly
 found comes with its evidence: the cycle and why each edge exists, or the read that proves it.
 The history is valid for a consistency model when none of the anomalies found is one the
 model forbids (:data:`~archlab.check.anomalies.FORBIDDEN`).
@@ -23,9 +25,11 @@ from typing import Any, Literal, get_args
 
 from archlab.check import listappend, rwregister
 from archlab.check.anomalies import CONSISTENCY_MODELS, FORBIDDEN, Anomaly, Consistency
-from archlab.check.graph import DependencyGraph, add_order_edges, find_cycles
+from archlab.check.cycles import find_cycles
+from archlab.check.graph import DependencyGraph, add_order_edges
 from archlab.check.history import Event, Operation
 from archlab.check.linearizability import operations
+from archlab.check.lostupdate import lost_updates
 from archlab.check.transactions import WORKLOADS, Workload, internal_anomalies, transactions
 from archlab.errors import UnknownNameError
 
@@ -110,6 +114,7 @@ def check_isolation(
     analyse = listappend.analyse if workload == "list-append" else rwregister.analyse
     anomalies = internal_anomalies(txns, workload)
     anomalies += analyse(txns, graph, source)
+    anomalies += lost_updates(txns, workload)
     strict = consistency == "strict-serializable"
     if strict:
         add_order_edges(graph, ops)

@@ -17,8 +17,11 @@ Reads also prove anomalies on their own: an element appended by an aborted trans
 (duplicates), and two reads that are not prefixes of one another (incompatible order).
 
 A read that follows the transaction's own appends ends with them (or is an internal anomaly,
-see :mod:`~archlab.check.transactions`); what comes before them is what it saw of the
-committed list, and that part is what every inference here uses.
+see :mod:`~archlab.check.transactions`). The whole read, own appends included, is evidence of
+the version order: ``[1, 2, 4]`` read after appending 4 proves that 4 follows 2, and dropping
+it would lose a ww edge and put an rw edge in its place (a G1c would then pass for a G-single
+or a G2). What comes before the own appends is what the transaction saw of the committed
+list: that part gives its wr and rw edges.
 """
 
 from __future__ import annotations
@@ -59,9 +62,11 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
             writer[(m.key, m.value)] = txn
             appended.setdefault((txn.op.index, m.key), []).append(m.value)
 
-    # What each committed transaction saw of the committed state: every read, less the
-    # transaction's own appends at its end (a read missing them is an internal anomaly).
+    # Every read of a committed transaction, whole (for the version order), and what it saw
+    # of the committed state: the read less the transaction's own appends at its end (a read
+    # missing them is an internal anomaly).
     reads: dict[Hashable, list[tuple[Txn, tuple[Any, ...]]]] = {}
+    whole: dict[Hashable, list[tuple[Txn, tuple[Any, ...]]]] = {}
     for txn in txns:
         if not txn.committed:
             continue
@@ -73,11 +78,12 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
             value = tuple(m.value or ())
             mine = own.get(m.key, 0)
             reads.setdefault(m.key, []).append((txn, value[: len(value) - mine]))
+            whole.setdefault(m.key, []).append((txn, value))
 
     anomalies: list[Anomaly] = []
     orders: dict[Hashable, tuple[Any, ...]] = {}
     incompatible: set[tuple[int, Hashable]] = set()
-    for key, key_reads in reads.items():
+    for key, key_reads in whole.items():
         longest_txn, longest = max(key_reads, key=lambda r: len(r[1]))
         orders[key] = longest
         clash = [(t, v) for t, v in key_reads if v != longest[: len(v)]]
@@ -95,7 +101,7 @@ def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[An
                     key=key,
                 )
             )
-        for t, v in key_reads:
+        for t, v in reads[key]:
             anomalies += _read_anomalies(t, key, v, writer, appended)
 
     anomalies += _out_of_order_appends(orders, appended, writer)

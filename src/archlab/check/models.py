@@ -13,7 +13,8 @@ The register models refine this: an ``info`` read constrains nothing and is drop
 ``fail`` compare-and-set is a completed operation whose compare failed (etcd reports it so).
 
 Built-in models: ``register`` (read, write), ``cas-register`` (read, write, cas) and ``kv``
-(a cas-register per key; P-compositional, so the checker splits its history by key). Other
+(a cas-register per key, which also takes the get / put / append operations of 6.824 and
+Porcupine key-value histories; P-compositional, so the checker splits its history by key). Other
 chapters add theirs by subclassing :class:`Model` and calling :func:`register_model`::
 
     class Counter(Model):
@@ -188,7 +189,7 @@ class CasRegister(Register):
 
     name = "cas-register"
     description = "a register with compare-and-set (f: read, write, cas [expected, new])"
-    ops = ("read", "write", "cas")
+    ops: tuple[str, ...] = ("read", "write", "cas")
 
     def included(self, op: Operation) -> bool:
         if op.f == "cas":
@@ -225,10 +226,58 @@ class CasRegister(Register):
 
 
 class KeyValue(CasRegister):
-    """Independent cas-registers, one per ``key``: checked key by key."""
+    """Independent cas-registers, one per ``key``: checked key by key.
+
+    It also speaks the get / put / append vocabulary of the key-value histories of MIT 6.824
+    and Porcupine's test data: ``put v`` is a write, ``get`` a read, ``append s`` adds the
+    string ``s`` to the end of the key's value, and a key never written holds the empty
+    string for ``get`` and ``append`` (``read`` of it returns the ``--initial`` value, null
+    by default).
+    """
 
     name = "kv"
-    description = "a map of independent cas-registers, one per key (f: read, write, cas)"
+    description = (
+        "a map of independent cas-registers, one per key (f: read, write, cas; "
+        "or get, put, append as in the 6.824 / Porcupine key-value histories)"
+    )
+    ops: tuple[str, ...] = ("read", "write", "cas", "get", "put", "append")
+    _READS = ("read", "get")
+
+    def included(self, op: Operation) -> bool:
+        if op.f == "get":
+            return op.status == "ok"
+        return super().included(op)
+
+    def read_only(self, op: Operation) -> bool:
+        return op.f == "get" or super().read_only(op)
+
+    def footprint(self, op: Operation) -> Hashable | None:
+        return (op.f, op.status, op.output if op.f in self._READS else op.value)
+
+    def validate(self, op: Operation) -> str | None:
+        problem = super().validate(op)
+        if problem is None and op.f == "append" and not isinstance(op.value, str):
+            return f"an append takes the string to add as its value, got {_show(op.value)}"
+        return problem
+
+    def step(self, state: Hashable, op: Operation) -> tuple[bool, Hashable]:
+        if op.f == "get":
+            return same("" if state is None else state, op.output), state
+        if op.f == "put":
+            return True, op.value
+        if op.f == "append":
+            if state is not None and not isinstance(state, str):
+                return False, state
+            return True, ("" if state is None else state) + op.value
+        return super().step(state, op)
+
+    def describe(self, op: Operation) -> str:
+        if op.f == "get":
+            return "get -> " + (_show(op.output) if op.status == "ok" else f"? ({op.status})")
+        if op.f in ("put", "append"):
+            tail = "" if op.status == "ok" else f" ({op.status})"
+            return f"{op.f} {_show(op.value)}{tail}"
+        return super().describe(op)
 
     def partition(self, ops: Sequence[Operation]) -> list[tuple[Hashable, list[Operation]]]:
         groups: dict[Hashable, list[Operation]] = {}

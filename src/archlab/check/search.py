@@ -74,6 +74,7 @@ class Outcome:
 
 
 Search = Generator[int, int, Outcome]
+_Frame = tuple[int, Hashable, int, int, int, int, list[int], int]
 
 
 def search(ops: Sequence[Operation], model: Model, initial: Hashable) -> Search:
@@ -137,9 +138,10 @@ def search(ops: Sequence[Operation], model: Model, initial: Hashable) -> Search:
     imask = 0  # bit j: unknown op j is linearized
     count = 0  # required ops linearized
     steps = 0
-    # A frame: (entry, state before, p, window, imask, limit); entry < 0 names an unknown op;
-    # limit -1 marks a forced read (its configuration has no other child to try).
-    stack: list[tuple[int, Hashable, int, int, int, int]] = []
+    # A frame: (entry, state before, p, window, imask, limit, candidates, position); entry < 0
+    # names an unknown op; limit -1 marks a forced read (its configuration has no other child
+    # to try); candidates and position say where the configuration's other calls stood.
+    stack: list[_Frame] = []
     # Lowe's cache, with subsumption: (p, window, state) -> the unknown-op sets seen with it.
     # A configuration is skipped if one seen had the same required ops placed, the same
     # state and a subset of its unknown ops placed: unknown ops are never obliged to take
@@ -162,114 +164,168 @@ def search(ops: Sequence[Operation], model: Model, initial: Hashable) -> Search:
         configurations += 1
         return False
 
+    def candidates(first_return: int) -> list[int]:
+        """The calls (not reads) that may come next, most promising first: the one whose
+        return comes first (it must be placed before anything that follows that return),
+        or, when that is a read not legal now, the calls after which it would be; then the
+        others in call order."""
+        nonlocal steps
+        calls = []
+        entry = nxt[0]
+        while entry != first_return:
+            if entry & 1 and not read_only[(entry - 1) >> 1]:
+                calls.append(entry)
+            entry = nxt[entry]
+        due = first_return - 1  # the call entry of the op whose return comes first
+        if not read_only[(due - 1) >> 1]:
+            if calls and calls[0] != due:
+                calls.remove(due)
+                calls.insert(0, due)
+            return calls
+        reader = required[(due - 1) >> 1]
+        enabling: list[int] = []
+        rest: list[int] = []
+        for entry in calls:
+            steps += 2
+            legal, after = step(state, required[(entry - 1) >> 1])
+            (enabling if legal and step(after, reader)[0] else rest).append(entry)
+        return enabling + rest
+
     best = 0
-    best_stack: list[tuple[int, Hashable, int, int, int, int]] = []
+    best_stack: list[_Frame] = []
     common = 0  # stack[:common] == best_stack[:common]
 
     # Each configuration tries its candidates in three passes: reads (a legal one is placed
-    # and nothing else is tried), then the other required calls, then unknown operations.
+    # and nothing else is tried), then the other required calls in the order
+    # ``candidates`` gives, then unknown operations.
     entry = nxt[0]
     phase = _READS
     ientry = 0
     limit = 0
+    calls: list[int] = []
+    at = 0
     while count < n_req:
-        if phase != _UNKNOWN:
-            if entry & 1:  # a call: try to linearize it here
+        if phase == _READS:
+            if entry & 1:  # a call: a read is placed here if it is legal
                 i = (entry - 1) >> 1
-                if read_only[i] != (phase == _READS):
+                if not read_only[i]:
                     entry = nxt[entry]
                     continue
                 if steps >= allowance:
                     allowance = yield steps
                 steps += 1
                 legal, new_state = step(state, required[i])
-                if legal:
-                    new_window = window | (1 << (i - p))
-                    new_p = p
-                    if i == p:
-                        ones = ((new_window + 1) & ~new_window).bit_length() - 1
-                        new_p += ones
-                        new_window >>= ones
-                    if seen((new_p, new_window, new_state), imask):
-                        if phase == _READS:  # its only child was explored and failed
-                            phase, ientry, limit = _UNKNOWN, ctail, 0
-                            continue
-                    else:
-                        stack.append((entry, state, p, window, imask, -1 if phase == _READS else 0))
-                        state, p, window = new_state, new_p, new_window
-                        count += 1
-                        ret = entry + 1
-                        nxt[prv[entry]] = nxt[entry]
-                        prv[nxt[entry]] = prv[entry]
-                        nxt[prv[ret]] = nxt[ret]
-                        prv[nxt[ret]] = prv[ret]
-                        if count > best:
-                            best = count
-                            del best_stack[common:]
-                            best_stack.extend(stack[common:])
-                            common = len(stack)
-                        entry = nxt[0]
-                        phase = _READS
-                        continue
-                entry = nxt[entry]
-                continue
-            # A return: nothing invoked after it may come first.
-            if phase == _READS:
-                entry = nxt[0]
+                if not legal:
+                    entry = nxt[entry]
+                    continue
+                new_p, new_window = _placed(p, window, i)
+                if seen((new_p, new_window, new_state), imask):
+                    phase, ientry, limit = _UNKNOWN, ctail, 0  # its only child failed
+                    continue
+                stack.append((entry, state, p, window, imask, -1, calls, at))
+            else:  # the first return: nothing invoked after it may come first
+                limit = position[entry]
+                calls = candidates(entry)
+                at = 0
                 phase = _OTHERS
                 continue
-            limit = position[entry]
-            ientry = cnxt[0]
-            phase = _UNKNOWN
-        if first_call[ientry] < limit:  # a class with an op invoked before that return
-            group = members[ientry]
-            j = group[taken[ientry]]
-            if unknown[j].call < limit:
-                if steps >= allowance:
-                    allowance = yield steps
-                steps += 1
-                legal, new_state = step(state, unknown[j])
-                if legal:
-                    new_imask = imask | (1 << j)
-                    if not seen((p, window, new_state), new_imask):
-                        stack.append((-j - 1, state, p, window, imask, limit))
-                        state, imask = new_state, new_imask
-                        taken[ientry] += 1
-                        if taken[ientry] == len(group):
-                            cnxt[cprv[ientry]] = cnxt[ientry]
-                            cprv[cnxt[ientry]] = cprv[ientry]
-                        entry = nxt[0]
-                        phase = _READS
-                        continue
-            ientry = cnxt[ientry]
-            continue
-        # Every candidate failed here: undo the last choice and try the next one.
-        if not stack:
-            return _failure(best_stack, required, unknown, model, initial, steps, configurations)
-        last, state, p, window, imask, limit = stack.pop()
-        common = min(common, len(stack))
-        if last > 0:
-            ret = last + 1
-            nxt[prv[ret]] = ret
-            prv[nxt[ret]] = ret
-            nxt[prv[last]] = last
-            prv[nxt[last]] = last
-            count -= 1
-            if limit < 0:  # a read was placed here: that configuration has failed too
-                phase, ientry, limit = _UNKNOWN, ctail, 0
-            else:
-                entry = nxt[last]
-                phase = _OTHERS
+        elif phase == _OTHERS:
+            if at == len(calls):
+                ientry = cnxt[0]
+                phase = _UNKNOWN
+                continue
+            entry = calls[at]
+            i = (entry - 1) >> 1
+            if steps >= allowance:
+                allowance = yield steps
+            steps += 1
+            legal, new_state = step(state, required[i])
+            if not legal:
+                at += 1
+                continue
+            new_p, new_window = _placed(p, window, i)
+            if seen((new_p, new_window, new_state), imask):
+                at += 1
+                continue
+            stack.append((entry, state, p, window, imask, limit, calls, at))
         else:
-            ientry = class_of[-last - 1]
-            if taken[ientry] == len(members[ientry]):
-                cnxt[cprv[ientry]] = ientry
-                cprv[cnxt[ientry]] = ientry
-            taken[ientry] -= 1
-            ientry = cnxt[ientry]
-            phase = _UNKNOWN
+            if first_call[ientry] < limit:  # a class with an op invoked before that return
+                group = members[ientry]
+                j = group[taken[ientry]]
+                if unknown[j].call < limit:
+                    if steps >= allowance:
+                        allowance = yield steps
+                    steps += 1
+                    legal, new_state = step(state, unknown[j])
+                    if legal:
+                        new_imask = imask | (1 << j)
+                        if not seen((p, window, new_state), new_imask):
+                            stack.append((-j - 1, state, p, window, imask, limit, calls, at))
+                            state, imask = new_state, new_imask
+                            taken[ientry] += 1
+                            if taken[ientry] == len(group):
+                                cnxt[cprv[ientry]] = cnxt[ientry]
+                                cprv[cnxt[ientry]] = cprv[ientry]
+                            entry = nxt[0]
+                            phase = _READS
+                            continue
+                ientry = cnxt[ientry]
+                continue
+            # Every candidate failed here: undo the last choice and try the next one.
+            if not stack:
+                return _failure(
+                    best_stack, required, unknown, model, initial, steps, configurations
+                )
+            last, state, p, window, imask, limit, calls, at = stack.pop()
+            common = min(common, len(stack))
+            if last > 0:
+                ret = last + 1
+                nxt[prv[ret]] = ret
+                prv[nxt[ret]] = ret
+                nxt[prv[last]] = last
+                prv[nxt[last]] = last
+                count -= 1
+                if limit < 0:  # a read was placed here: that configuration has failed too
+                    phase, ientry, limit = _UNKNOWN, ctail, 0
+                else:
+                    at += 1
+                    phase = _OTHERS
+            else:
+                ientry = class_of[-last - 1]
+                if taken[ientry] == len(members[ientry]):
+                    cnxt[cprv[ientry]] = ientry
+                    cprv[cnxt[ientry]] = ientry
+                taken[ientry] -= 1
+                ientry = cnxt[ientry]
+                phase = _UNKNOWN
+            continue
+        # A required call was placed (its frame is on the stack): unlink it and go deeper.
+        state, p, window = new_state, new_p, new_window
+        count += 1
+        ret = entry + 1
+        nxt[prv[entry]] = nxt[entry]
+        prv[nxt[entry]] = prv[entry]
+        nxt[prv[ret]] = nxt[ret]
+        prv[nxt[ret]] = prv[ret]
+        if count > best:
+            best = count
+            del best_stack[common:]
+            best_stack.extend(stack[common:])
+            common = len(stack)
+        entry = nxt[0]
+        phase = _READS
     witness = tuple(_op_of(frame[0], required, unknown) for frame in stack)
     return Outcome(True, witness, state, None, steps, configurations)
+
+
+def _placed(p: int, window: int, i: int) -> tuple[int, int]:
+    """The linearized set ``(p, window)`` with required op ``i`` added."""
+    window |= 1 << (i - p)
+    if i == p:
+        ones = ((window + 1) & ~window).bit_length() - 1
+        p += ones
+        window >>= ones
+    return p, window
 
 
 def _op_of(entry: int, required: Sequence[Operation], unknown: Sequence[Operation]) -> Operation:
@@ -277,7 +333,7 @@ def _op_of(entry: int, required: Sequence[Operation], unknown: Sequence[Operatio
 
 
 def _failure(
-    best_stack: Sequence[tuple[int, Hashable, int, int, int, int]],
+    best_stack: Sequence[_Frame],
     required: Sequence[Operation],
     unknown: Sequence[Operation],
     model: Model,

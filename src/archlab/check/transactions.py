@@ -8,9 +8,10 @@ one may or may not have committed (its reads are unknown).
 
 :func:`transactions` checks every line against this shape and reports the first bad one with
 its line number; :func:`internal_anomalies` finds committed transactions that contradict
-themselves: a read that does not reflect the transaction's own earlier writes. (Two reads
-of one key that differ are not internal: another transaction may have committed in between,
-which read committed allows; the dependency graph judges them.)
+themselves: a read that does not reflect the transaction's own earlier writes, or (lists
+only grow) a list read that lost elements an earlier read of it in the same transaction saw.
+(Two reads of a register that differ are not internal: another transaction may have
+committed in between, which read committed allows; the dependency graph judges them.)
 """
 
 from __future__ import annotations
@@ -133,7 +134,11 @@ def internal_anomalies(txns: Sequence[Txn], workload: Workload) -> list[Anomaly]
 
 
 def _internal_append(txn: Txn) -> tuple[Hashable, str] | None:
+    """A read must end with the transaction's own appends so far, and what precedes them
+    (the committed list it sees) must extend what an earlier read of the key saw: committed
+    lists only grow."""
     own: dict[Hashable, list[Any]] = {}
+    seen: dict[Hashable, tuple[Any, ...]] = {}
     for m in txn.mops:
         if m.f == "append":
             own.setdefault(m.key, []).append(m.value)
@@ -145,6 +150,16 @@ def _internal_append(txn: Txn) -> tuple[Hashable, str] | None:
                 f"read {key_name(m.key)} = {show(read)}, which does not end with its own "
                 f"appends {show(tuple(mine))}"
             )
+        committed = read[: len(read) - len(mine)]
+        before = seen.get(m.key, ())
+        if committed[: len(before)] != before:
+            return m.key, (
+                f"read {key_name(m.key)} = {show(read)} after reading {show(before)}"
+                + (f" and appending {show(tuple(mine))}" if mine else "")
+                + f": the committed part, {show(committed)}, does not start with {show(before)} "
+                "(lists only grow)"
+            )
+        seen[m.key] = committed
     return None
 
 

@@ -22,6 +22,7 @@ from one command. The pieces, one module each:
 ``register``           the primary-backup register (correct and broken)
 ``scenarios``          ``archlab sim register``
 ``weakstores``         deliberately weak stores for the 5.1 experiments
+``brokensnapshots``    snapshot-isolation stores with the lost-update and long-fork flaws
 ``experiments``        the 5.1 claims; ``benchmarks``: ``archlab bench sim``; ``cli``
 =====================  ===================================================================
 
