@@ -15,13 +15,17 @@ sync at the end of each fill (archlab ``sync()``, RocksDB ``flush_wal(sync=True)
 ``env.sync(True)``, SQLite a full checkpoint). A process crash loses no acknowledged write in
 any engine; a power loss may lose the writes since the last sync in every engine.
 
-Same cache budget for every engine (:data:`CACHE_BYTES`, the ``cache_bytes`` parameter): the
-LSM's block cache (archlab counts a block's bytes plus its decoded keys), RocksDB's block cache,
-the B+-tree's buffer pool (``cache_bytes / page_size`` frames) and SQLite's page cache
-(``cache_size`` in KiB). LMDB has no cache of its own: it reads through the OS page cache,
-which every engine shares. Both LSM trees get the same write buffer (:data:`MEMTABLE_BYTES`:
-archlab's memtable, RocksDB's ``write_buffer_size``). archlab's compaction runs inline in the
-writer's thread (with the GIL a background thread cannot run beside it); RocksDB's on its own.
+Same cache budget for every engine (the ``cache_bytes`` parameter): the LSM's block cache
+(archlab counts a block's bytes plus its decoded keys), RocksDB's block cache, the B+-tree's
+buffer pool (``cache_bytes / page_size`` frames) and SQLite's page cache (``cache_size`` in
+KiB). LMDB has no cache of its own: it reads through the OS page cache, which every engine
+shares. Both LSM trees get the same write buffer (:data:`MEMTABLE_BYTES`: archlab's memtable,
+RocksDB's ``write_buffer_size``). archlab's compaction runs inline in the writer's thread (with
+the GIL a background thread cannot run beside it); RocksDB's runs on its own threads.
+
+Two budgets per run (:func:`cache_budgets`): one that holds the whole data set (32 MiB per
+100,000 keys, about 2.9x the keys and values) and one an eighth of that (about a third of
+the data), so the report says which engine wins in which regime.
 """
 
 from __future__ import annotations
@@ -41,8 +45,7 @@ from archlab.lab.bench import median, peer_available
 WORKLOADS = ("fillseq", "fillrandom", "overwrite", "readrandom", "readmissing", "readseq")
 ENGINES = ("archlab-lsm", "archlab-btree", "rocksdb", "lmdb", "sqlite")
 PEER_MODULES = {"rocksdb": "rocksdict", "lmdb": "lmdb"}
-#: The memory every engine may use for cached pages or blocks (see the module docstring):
-#: about 3x the data of a --quick run, a fifth of a full run's 116 MB of keys and values.
+#: The default memory every engine may use for cached pages or blocks (see the docstring).
 CACHE_BYTES = 32 << 20
 #: The write buffer of both LSM trees (archlab's default memtable; RocksDB's default is 64 MiB).
 MEMTABLE_BYTES = 4 << 20
@@ -298,6 +301,12 @@ def run_round(
     return result
 
 
+def cache_budgets(n: int) -> tuple[int, int]:
+    """The two budgets for ``n`` keys: one holding all the data, one an eighth of it."""
+    large = CACHE_BYTES * max(1, round(n / 100_000))
+    return large, large // 8
+
+
 #: The goals the issue set: (label, archlab engine, peer, workload, goal).
 GOALS = (
     ("archlab LSM / RocksDB, fillrandom", "archlab-lsm", "rocksdb", "fillrandom", 1 / 3),
@@ -306,20 +315,20 @@ GOALS = (
 )
 
 
-def ratios_of(samples: dict[str, dict[str, list[float]]]) -> list[Ratio]:
+def ratios_of(samples: dict[str, dict[str, list[float]]], suffix: str = "") -> list[Ratio]:
     """The goal ratios, then every other archlab / peer pairing, each over paired rounds."""
 
     def rounds(engine: str, workload: str) -> list[float] | None:
         return samples.get(engine, {}).get(workload)
 
     ratios = [
-        Ratio.of_rounds(label, rounds(ours, w), rounds(peer, w), goal)
+        Ratio.of_rounds(label + suffix, rounds(ours, w), rounds(peer, w), goal)
         for label, ours, peer, w, goal in GOALS
     ]
     for workload in ("fillseq", "overwrite", "readmissing", "readseq"):
         ratios.append(
             Ratio.of_rounds(
-                f"archlab LSM / RocksDB, {workload}",
+                f"archlab LSM / RocksDB, {workload}{suffix}",
                 rounds("archlab-lsm", workload),
                 rounds("rocksdb", workload),
             )
@@ -327,7 +336,7 @@ def ratios_of(samples: dict[str, dict[str, list[float]]]) -> list[Ratio]:
     for workload in WORKLOADS:
         ratios.append(
             Ratio.of_rounds(
-                f"archlab B+-tree / LMDB, {workload}",
+                f"archlab B+-tree / LMDB, {workload}{suffix}",
                 rounds("archlab-btree", workload),
                 rounds("lmdb", workload),
             )
@@ -335,7 +344,7 @@ def ratios_of(samples: dict[str, dict[str, list[float]]]) -> list[Ratio]:
     for workload in ("fillseq", "fillrandom", "overwrite", "readmissing", "readseq"):
         ratios.append(
             Ratio.of_rounds(
-                f"archlab B+-tree / SQLite, {workload}",
+                f"archlab B+-tree / SQLite, {workload}{suffix}",
                 rounds("archlab-btree", workload),
                 rounds("sqlite", workload),
             )
@@ -349,8 +358,9 @@ def ratios_of(samples: dict[str, dict[str, list[float]]]) -> list[Ratio]:
     description="""db_bench-style fillseq, fillrandom, overwrite, readrandom, readmissing and
     readseq with 16-byte keys and 100-byte values (1M keys, 100k with --quick), at the same
     durability (every write handed to the OS, no sync per write, one sync per fill) and the
-    same cache budget (32 MiB of block cache, buffer pool or page cache) for every engine;
-    3 rounds, medians with their min–max spread.""",
+    same cache budget for every engine (block cache, buffer pool or page cache), once with a
+    budget that holds all the data and once with an eighth of it; 3 rounds each, medians
+    with their min–max spread.""",
 )
 def bench_storage(ctx: BenchContext) -> BenchReport:
     n = 100_000 if ctx.quick else 1_000_000
@@ -358,41 +368,51 @@ def bench_storage(ctx: BenchContext) -> BenchReport:
     rounds = 3
     missing = [e for e, module in PEER_MODULES.items() if not peer_available(module)]
     engines = [e for e in ENGINES if e not in missing]
-    samples: dict[str, dict[str, list[float]]] = {e: {w: [] for w in WORKLOADS} for e in engines}
-    with ctx.progress.task("rounds of every workload on every engine", rounds) as task:
-        for r in range(rounds):
-            order = engines if r % 2 == 0 else list(reversed(engines))
-            measured = run_round(order, ctx.scratch, n, reads, ctx.seed + r, CACHE_BYTES)
-            for name, per_workload in measured.items():
-                for workload, ops in per_workload.items():
-                    samples[name][workload].append(ops)
-            task.advance()
+    budgets = cache_budgets(n)
     rows = []
-    for name in engines:
-        for workload in WORKLOADS:
-            values = samples[name][workload]
-            rows.append(
-                {
-                    "engine": name,
-                    "workload": workload,
-                    "ops_per_sec": round(median(values)),
-                    "min": round(min(values)),
-                    "max": round(max(values)),
-                    "rounds": len(values),
-                }
-            )
+    ratios: list[Ratio] = []
+    with ctx.progress.task("rounds of every workload on every engine", 2 * rounds) as task:
+        for cache_bytes in budgets:
+            samples: dict[str, dict[str, list[float]]] = {
+                e: {w: [] for w in WORKLOADS} for e in engines
+            }
+            for r in range(rounds):
+                order = engines if r % 2 == 0 else list(reversed(engines))
+                measured = run_round(order, ctx.scratch, n, reads, ctx.seed + r, cache_bytes)
+                for name, per_workload in measured.items():
+                    for workload, ops in per_workload.items():
+                        samples[name][workload].append(ops)
+                task.advance()
+            for name in engines:
+                for workload in WORKLOADS:
+                    values = samples[name][workload]
+                    rows.append(
+                        {
+                            "cache": cache_bytes >> 20,
+                            "engine": name,
+                            "workload": workload,
+                            "ops_per_sec": round(median(values)),
+                            "min": round(min(values)),
+                            "max": round(max(values)),
+                            "rounds": len(values),
+                        }
+                    )
+            ratios += ratios_of(samples, f", cache {cache_bytes >> 20} MiB")
+    data_mb = n * (16 + 100) / 1e6
     notes = [
-        f"{n:,} keys, {reads:,} lookups per read workload, {rounds} rounds; within a round "
-        "every engine runs each workload in turn (order reversed from one workload to the "
-        "next, and from one round to the next). Ratios pair the rounds: median and min–max of "
-        "the per-round ratios. "
-        f"Durability: {DURABILITY}. Cache budget: {CACHE_BYTES >> 20} MiB per engine (LSM "
-        "block caches, B+-tree buffer pool frames, SQLite cache_size; LMDB uses only the OS "
-        f"page cache), {MEMTABLE_BYTES >> 20} MiB write buffer for both LSM trees. CPU: "
+        f"{n:,} keys ({data_mb:.1f} MB of keys and values), {reads:,} lookups per read "
+        f"workload, {rounds} rounds per cache budget; within a round every engine runs each "
+        "workload in turn (order reversed from one workload to the next, and from one round "
+        "to the next). Ratios pair the rounds: median and min–max of the per-round ratios. "
+        f"Durability: {DURABILITY}. Cache budgets: {budgets[0] >> 20} MiB (holds all the "
+        f"data) and {budgets[1] >> 20} MiB per engine (LSM block caches, B+-tree buffer pool "
+        "frames of 4 KiB, SQLite cache_size; LMDB uses only the OS page cache, shared by "
+        f"all), {MEMTABLE_BYTES >> 20} MiB write buffer for both LSM trees. CPU: "
         f"{os.cpu_count()} cores shared with other work, so read ratios, not absolute numbers."
     ]
     return BenchReport(
         columns=[
+            Column("cache", "MiB", "the cache budget of every engine"),
             Column("engine"),
             Column("workload"),
             Column("ops_per_sec", "ops/s", "median over the rounds"),
@@ -401,7 +421,7 @@ def bench_storage(ctx: BenchContext) -> BenchReport:
             Column("rounds"),
         ],
         rows=rows,
-        ratios=ratios_of(samples),
+        ratios=ratios,
         missing_peers=[PEER_MODULES[e] for e in missing],
         notes=notes,
     )
