@@ -118,7 +118,14 @@ def bench_ids(ctx: BenchContext) -> BenchReport:
                     "archlab / peer": None if r is None else round(r, 2),
                 }
             )
-            report.ratios.append(Ratio(f"{scheme} {form} vs {peer_name}", r, goal=1.0))
+            report.ratios.append(
+                Ratio.of_rounds(
+                    f"{scheme} {form} vs {peer_name}",
+                    samples["archlab"],
+                    samples.get("peer"),
+                    goal=1.0,
+                )
+            )
     flake = make_generator("snowflake", machine=1)
     for form, fn in (("object", flake.new), ("text", flake.new_str)):
         rate = median(interleaved({"archlab": _rate(fn, calls)}, rounds)["archlab"])

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from archlab.errors import UnknownNameError
 from archlab.lab.progress import NullProgress, Progress
@@ -39,20 +39,86 @@ class BenchContext:
     traces: tuple[Path, ...] = ()
 
 
+RatioStatus = Literal["met", "not met", "not established"]
+
+
 @dataclass(frozen=True)
 class Ratio:
-    """``archlab / peer`` (or its inverse, where lower is better), against the issue's goal."""
+    """``archlab / peer`` (or its inverse, where lower is better), against the issue's goal.
+
+    ``value`` is the median ratio; ``spread`` its lowest and highest value over the rounds
+    (see :meth:`of_rounds`). With a spread, the goal is *met* only when the whole spread is on
+    the goal's side, *not met* only when the whole spread misses it, and *not established*
+    when the goal lies within the spread: the noise of the run decides it, not archlab. A
+    ratio without a spread (one round, or a published figure) is decided by its value alone.
+    """
 
     label: str
     value: float | None
     goal: float | None = None
     higher_is_better: bool = True
+    spread: tuple[float, float] | None = None
+
+    @classmethod
+    def of_rounds(
+        cls,
+        label: str,
+        ours: Sequence[float] | None,
+        peer: Sequence[float] | None,
+        goal: float | None = None,
+        higher_is_better: bool = True,
+    ) -> Ratio:
+        """The ratio of paired rounds (``ours[i] / peer[i]``): median, and min–max as spread.
+
+        Round ``i`` of both systems ran back to back (:func:`interleaved`), so each pair saw
+        the same machine; a missing peer (``None`` or no rounds) gives a ratio of ``None``.
+        """
+        if not ours or not peer:
+            return cls(label, None, goal, higher_is_better)
+        if len(ours) != len(peer):
+            raise ValueError(f"ratio {label!r}: {len(ours)} rounds against {len(peer)}")
+        per_round = [a / b for a, b in zip(ours, peer, strict=True) if b > 0]
+        if not per_round:
+            return cls(label, None, goal, higher_is_better)
+        return cls(
+            label, median(per_round), goal, higher_is_better, (min(per_round), max(per_round))
+        )
+
+    @property
+    def status(self) -> RatioStatus | None:
+        """met / not met / not established against the goal (None: no goal or no peer)."""
+        if self.value is None or self.goal is None:
+            return None
+        low, high = self.spread if self.spread is not None else (self.value, self.value)
+        worst, best = (low, high) if self.higher_is_better else (high, low)
+        if self._passes(worst):
+            return "met"
+        if not self._passes(best):
+            return "not met"
+        return "not established"
+
+    def _passes(self, value: float) -> bool:
+        assert self.goal is not None
+        return value >= self.goal if self.higher_is_better else value <= self.goal
 
     @property
     def met(self) -> bool | None:
-        if self.value is None or self.goal is None:
-            return None
-        return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
+        """True only when the goal is met beyond the spread; None without a goal or a peer."""
+        status = self.status
+        return None if status is None else status == "met"
+
+    @property
+    def spread_text(self) -> str:
+        """``0.91–1.12x``, or ``–`` without a spread."""
+        if self.spread is None:
+            return "–"
+        return f"{self.spread[0]:.2f}–{self.spread[1]:.2f}x"
+
+    @property
+    def goal_text(self) -> str:
+        if self.goal is None:
+            return "–"
+        return f"{'≥' if self.higher_is_better else '≤'} {self.goal:.3g}x"
 
 
 @dataclass
@@ -194,13 +260,22 @@ def markdown(bench: Benchmark, report: BenchReport, command: str, environment: s
     for row in report.rows:
         lines.append("| " + " | ".join(fmt.number(row.get(k)) for k in keys) + " |")
     if report.ratios:
-        lines += ["", "| ratio | measured | goal | met |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "| ratio | median | spread (min–max) | goal | verdict |",
+            "|---|---|---|---|---|",
+        ]
         for r in report.ratios:
             value = "missing peer" if r.value is None else f"{r.value:.2f}x"
-            sign = "≥" if r.higher_is_better else "≤"
-            goal = f"{sign} {r.goal:g}x" if r.goal is not None else "–"
-            met = {True: "yes", False: "**no**", None: "–"}[r.met]
-            lines.append(f"| {r.label} | {value} | {goal} | {met} |")
+            status = r.status
+            verdict = "–" if status is None else ("**not met**" if status == "not met" else status)
+            lines.append(f"| {r.label} | {value} | {r.spread_text} | {r.goal_text} | {verdict} |")
+        lines += [
+            "",
+            "A goal is met only when the whole spread of the ratio over the rounds is on the "
+            "goal's side, not met when the whole spread misses it, and not established when "
+            "the goal lies within the spread.",
+        ]
     if report.missing_peers:
         lines += ["", f"Missing peers (not measured): {', '.join(report.missing_peers)}."]
     for note in report.notes:

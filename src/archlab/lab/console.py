@@ -131,12 +131,13 @@ def show_bench(console: Console, title: str, report: BenchReport) -> None:
         if r.value is None:
             console.print(f"  {r.label}: [yellow]peer missing[/yellow]")
             continue
+        spread = f" [dim](spread {r.spread_text})[/dim]" if r.spread is not None else ""
         goal = ""
-        if r.goal is not None:
-            sign = "≥" if r.higher_is_better else "≤"
-            mark = "[green]met[/green]" if r.met else "[red]not met[/red]"
-            goal = f"  (goal {sign} {r.goal:g}x: {mark})"
-        console.print(f"  {r.label}: [bold]{r.value:.2f}x[/bold]{goal}")
+        status = r.status
+        if status is not None:
+            colour = {"met": "green", "not met": "red", "not established": "yellow"}[status]
+            goal = f"  (goal {r.goal_text}: [{colour}]{status}[/{colour}])"
+        console.print(f"  {r.label}: [bold]{r.value:.2f}x[/bold]{spread}{goal}")
     if report.missing_peers:
         console.print(
             f"[yellow]missing peers, not measured:[/yellow] "

@@ -11,8 +11,13 @@ A store is a persistent, ordered map from ``bytes`` to ``bytes`` on real files:
     writes are logged at once but synced in groups: when ``group_bytes`` of log have
     accumulated, when ``group_ms`` have passed since the group's first write, or on
     :meth:`Store.sync`. A crash loses at most the unsynced group, never consistency.
+``os``
+    every write is handed to the operating system before ``put``/``delete`` returns (a
+    ``write`` of the log, no sync): it survives a crash of the process, not of the machine.
+    This is what RocksDB (``sync=false``) and SQLite (WAL mode, ``synchronous=NORMAL``) do.
 ``none``
-    the log is never synced by a write; only :meth:`Store.sync`, ``close`` and the engine's own
+    the log is never synced by a write, and may sit in a user-space buffer (up to 64 KiB)
+    until the buffer fills; only :meth:`Store.sync`, ``close`` and the engine's own
     checkpoints (an SSTable flush, a B+-tree checkpoint) make data durable.
 
 Limits (both engines, checked on every call; a violation raises :class:`StoreLimitError`):
@@ -28,8 +33,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from archlab.errors import ArchlabError, ConfigError
 
-SyncPolicy = Literal["always", "batch", "none"]
-SYNC_POLICIES: tuple[SyncPolicy, ...] = ("always", "batch", "none")
+SyncPolicy = Literal["always", "batch", "os", "none"]
+SYNC_POLICIES: tuple[SyncPolicy, ...] = ("always", "batch", "os", "none")
 
 MAX_KEY = 1024
 MAX_VALUE = 1 << 20

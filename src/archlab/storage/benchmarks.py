@@ -6,15 +6,26 @@ into an empty store), ``fillrandom`` (N keys in random order into an empty store
 keys), ``readmissing`` (absent keys), ``readseq`` (a full ordered scan). N is 1,000,000, or
 100,000 with ``--quick``; reads are N/5 lookups.
 
-Same durability for every engine: writes are logged (archlab's WALs, RocksDB's WAL, SQLite in
-WAL mode; LMDB is copy-on-write with no log) and never synced per write; one sync at the end of
-each fill (``sync="none"`` + ``sync()``, RocksDB ``flush_wal(sync=True)``, LMDB
-``env.sync(True)``, SQLite ``synchronous=NORMAL`` and a full checkpoint). Every write is its
-own operation (one ``put``, one LMDB write transaction, one SQLite autocommit statement). The
-engines' memory: archlab LSM a 256 MiB block cache with 4 MiB memtables, compaction inline in
-the writer's thread (with the GIL a background thread cannot run beside it); archlab B+-tree
-65,536 frames (256 MiB, the whole tree): both keep decoded Python objects, where RocksDB, LMDB
-and SQLite, at their defaults, read raw pages from the OS page cache.
+Same durability for every engine: every write is its own commit (one ``put``, one LMDB write
+transaction, one SQLite autocommit statement) and is handed to the operating system before it
+returns, never synced per write: archlab with ``sync="os"`` (the WAL's user-space buffer is
+flushed at every commit), RocksDB ``sync=false`` (it writes its WAL per write), SQLite in WAL
+mode with ``synchronous=NORMAL``, LMDB with ``sync=False`` (copy-on-write pages, no log). One
+sync at the end of each fill (archlab ``sync()``, RocksDB ``flush_wal(sync=True)``, LMDB
+``env.sync(True)``, SQLite a full checkpoint). A process crash loses no acknowledged write in
+any engine; a power loss may lose the writes since the last sync in every engine.
+
+Same cache budget for every engine (the ``cache_bytes`` parameter): the LSM's block cache
+(archlab counts a block's bytes plus its decoded keys), RocksDB's block cache, the B+-tree's
+buffer pool (``cache_bytes / page_size`` frames) and SQLite's page cache (``cache_size`` in
+KiB). LMDB has no cache of its own: it reads through the OS page cache, which every engine
+shares. Both LSM trees get the same write buffer (:data:`MEMTABLE_BYTES`: archlab's memtable,
+RocksDB's ``write_buffer_size``). archlab's compaction runs inline in the writer's thread (with
+the GIL a background thread cannot run beside it); RocksDB's runs on its own threads.
+
+Two budgets per run (:func:`cache_budgets`): one that holds the whole data set (32 MiB per
+100,000 keys, about 2.9x the keys and values) and one an eighth of that (about a third of
+the data), so the report says which engine wins in which regime.
 """
 
 from __future__ import annotations
@@ -29,11 +40,21 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from archlab.lab import BenchContext, BenchReport, Column, Ratio, benchmark
-from archlab.lab.bench import median, peer_available, ratio
+from archlab.lab.bench import median, peer_available
 
 WORKLOADS = ("fillseq", "fillrandom", "overwrite", "readrandom", "readmissing", "readseq")
 ENGINES = ("archlab-lsm", "archlab-btree", "rocksdb", "lmdb", "sqlite")
 PEER_MODULES = {"rocksdb": "rocksdict", "lmdb": "lmdb"}
+#: The default memory every engine may use for cached pages or blocks (see the docstring).
+CACHE_BYTES = 32 << 20
+#: The write buffer of both LSM trees (archlab's default memtable; RocksDB's default is 64 MiB).
+MEMTABLE_BYTES = 4 << 20
+PAGE_BYTES = 4096
+#: How every engine makes a write durable in this benchmark (printed with the results).
+DURABILITY = (
+    "every write handed to the OS before it returns, no sync per write (archlab sync='os', "
+    "RocksDB sync=false, SQLite WAL + synchronous=NORMAL, LMDB sync=False); one sync per fill"
+)
 
 
 class Engine(Protocol):
@@ -49,15 +70,23 @@ class Engine(Protocol):
 
 
 class ArchlabEngine:
-    def __init__(self, kind: str, path: Path) -> None:
+    def __init__(self, kind: str, path: Path, cache_bytes: int) -> None:
         from archlab.storage import open_store
 
         options: dict[str, Any] = (
-            {"background": False, "block_cache_bytes": 256 << 20}
+            {
+                "background": False,
+                "block_cache_bytes": cache_bytes,
+                "memtable_bytes": MEMTABLE_BYTES,
+            }
             if kind == "lsm"
-            else {"frames": 65536, "dirty_limit": 0.5}
+            else {
+                "page_size": PAGE_BYTES,
+                "frames": max(64, cache_bytes // PAGE_BYTES),
+                "dirty_limit": 0.5,
+            }
         )
-        self.store = open_store(kind, path, sync="none", **options)
+        self.store = open_store(kind, path, sync="os", **options)
         self.put = self.store.put
         self.get = self.store.get
 
@@ -72,10 +101,15 @@ class ArchlabEngine:
 
 
 class RocksEngine:
-    def __init__(self, path: Path) -> None:
-        from rocksdict import Options, Rdict, WriteOptions
+    def __init__(self, path: Path, cache_bytes: int) -> None:
+        from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteOptions
 
-        self.db = Rdict(str(path), Options(raw_mode=True))
+        options = Options(raw_mode=True)
+        table = BlockBasedOptions()
+        table.set_block_cache(Cache(cache_bytes))
+        options.set_block_based_table_factory(table)
+        options.set_write_buffer_size(MEMTABLE_BYTES)
+        self.db = Rdict(str(path), options)
         write = WriteOptions()
         write.sync = False
         self.db.set_write_options(write)
@@ -127,9 +161,11 @@ class LmdbEngine:
 
 
 class SqliteEngine:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cache_bytes: int) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path / "kv.sqlite", isolation_level=None)
+        self.db.execute(f"PRAGMA page_size={PAGE_BYTES}")
+        self.db.execute(f"PRAGMA cache_size=-{cache_bytes // 1024}")  # negative: KiB
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
@@ -153,16 +189,17 @@ class SqliteEngine:
         self.db.close()
 
 
-def make_engine(name: str, path: Path) -> Engine:
+def make_engine(name: str, path: Path, cache_bytes: int = CACHE_BYTES) -> Engine:
+    """The engine ``name`` in directory ``path`` with ``cache_bytes`` for its caches."""
     if name == "archlab-lsm":
-        return ArchlabEngine("lsm", path)
+        return ArchlabEngine("lsm", path, cache_bytes)
     if name == "archlab-btree":
-        return ArchlabEngine("btree", path)
+        return ArchlabEngine("btree", path, cache_bytes)
     if name == "rocksdb":
-        return RocksEngine(path)
+        return RocksEngine(path, cache_bytes)
     if name == "lmdb":
-        return LmdbEngine(path)
-    return SqliteEngine(path)
+        return LmdbEngine(path)  # no cache of its own: the OS page cache
+    return SqliteEngine(path, cache_bytes)
 
 
 def _timed(operations: int, fn: Callable[[], object]) -> float:
@@ -172,13 +209,20 @@ def _timed(operations: int, fn: Callable[[], object]) -> float:
     return operations / elapsed if elapsed > 0 else float("inf")
 
 
-def run_engine(name: str, scratch: Path, n: int, reads: int, seed: int) -> dict[str, float]:
+def run_engine(
+    name: str, scratch: Path, n: int, reads: int, seed: int, cache_bytes: int = CACHE_BYTES
+) -> dict[str, float]:
     """Every workload on one engine; returns ops/s per workload."""
-    return run_round([name], scratch, n, reads, seed)[name]
+    return run_round([name], scratch, n, reads, seed, cache_bytes)[name]
 
 
 def run_round(
-    names: list[str], scratch: Path, n: int, reads: int, seed: int
+    names: list[str],
+    scratch: Path,
+    n: int,
+    reads: int,
+    seed: int,
+    cache_bytes: int = CACHE_BYTES,
 ) -> dict[str, dict[str, float]]:
     """Every workload on every engine, workload by workload.
 
@@ -222,7 +266,7 @@ def run_round(
     for name in each():
         path = scratch / f"{name}-seq"
         shutil.rmtree(path, ignore_errors=True)
-        engine = make_engine(name, path)
+        engine = make_engine(name, path, cache_bytes)
         result[name]["fillseq"] = _timed(n, lambda e=engine: fill(ordered, e))  # type: ignore[misc]
         engine.close()
         shutil.rmtree(path, ignore_errors=True)
@@ -231,7 +275,7 @@ def run_round(
         for name in names:
             path = scratch / f"{name}-random"
             shutil.rmtree(path, ignore_errors=True)
-            engines[name] = make_engine(name, path)
+            engines[name] = make_engine(name, path, cache_bytes)
         for name in each():
             result[name]["fillrandom"] = _timed(n, lambda e=engines[name]: fill(shuffled, e))  # type: ignore[misc]
         for name in each():
@@ -257,88 +301,123 @@ def run_round(
     return result
 
 
+def cache_budgets(n: int) -> tuple[int, int]:
+    """The two budgets for ``n`` keys: one holding all the data, one an eighth of it."""
+    large = CACHE_BYTES * max(1, round(n / 100_000))
+    return large, large // 8
+
+
+#: The goals the issue set: (label, archlab engine, peer, workload, goal).
+GOALS = (
+    ("archlab LSM / RocksDB, fillrandom", "archlab-lsm", "rocksdb", "fillrandom", 1 / 3),
+    ("archlab LSM / RocksDB, readrandom", "archlab-lsm", "rocksdb", "readrandom", 1 / 3),
+    ("archlab B+-tree / SQLite, readrandom", "archlab-btree", "sqlite", "readrandom", 1.0),
+)
+
+
+def ratios_of(samples: dict[str, dict[str, list[float]]], suffix: str = "") -> list[Ratio]:
+    """The goal ratios, then every other archlab / peer pairing, each over paired rounds."""
+
+    def rounds(engine: str, workload: str) -> list[float] | None:
+        return samples.get(engine, {}).get(workload)
+
+    ratios = [
+        Ratio.of_rounds(label + suffix, rounds(ours, w), rounds(peer, w), goal)
+        for label, ours, peer, w, goal in GOALS
+    ]
+    for workload in ("fillseq", "overwrite", "readmissing", "readseq"):
+        ratios.append(
+            Ratio.of_rounds(
+                f"archlab LSM / RocksDB, {workload}{suffix}",
+                rounds("archlab-lsm", workload),
+                rounds("rocksdb", workload),
+            )
+        )
+    for workload in WORKLOADS:
+        ratios.append(
+            Ratio.of_rounds(
+                f"archlab B+-tree / LMDB, {workload}{suffix}",
+                rounds("archlab-btree", workload),
+                rounds("lmdb", workload),
+            )
+        )
+    for workload in ("fillseq", "fillrandom", "overwrite", "readmissing", "readseq"):
+        ratios.append(
+            Ratio.of_rounds(
+                f"archlab B+-tree / SQLite, {workload}{suffix}",
+                rounds("archlab-btree", workload),
+                rounds("sqlite", workload),
+            )
+        )
+    return ratios
+
+
 @benchmark(
     name="storage",
     title="Storage engines: archlab LSM and B+-tree vs RocksDB, LMDB, SQLite",
     description="""db_bench-style fillseq, fillrandom, overwrite, readrandom, readmissing and
-    readseq with 16-byte keys and 100-byte values (1M keys, 100k with --quick), every engine
-    logging writes without a sync per write and syncing once at the end of each fill.""",
+    readseq with 16-byte keys and 100-byte values (1M keys, 100k with --quick), at the same
+    durability (every write handed to the OS, no sync per write, one sync per fill) and the
+    same cache budget for every engine (block cache, buffer pool or page cache), once with a
+    budget that holds all the data and once with an eighth of it; 3 rounds each, medians
+    with their min–max spread.""",
 )
 def bench_storage(ctx: BenchContext) -> BenchReport:
     n = 100_000 if ctx.quick else 1_000_000
     reads = n // 5
-    rounds = 3 if ctx.quick else 1
+    rounds = 3
     missing = [e for e, module in PEER_MODULES.items() if not peer_available(module)]
     engines = [e for e in ENGINES if e not in missing]
-    samples: dict[str, dict[str, list[float]]] = {e: {w: [] for w in WORKLOADS} for e in engines}
-    with ctx.progress.task("rounds of every workload on every engine", rounds) as task:
-        for r in range(rounds):
-            order = engines if r % 2 == 0 else list(reversed(engines))
-            measured = run_round(order, ctx.scratch, n, reads, ctx.seed + r)
-            for name, per_workload in measured.items():
-                for workload, ops in per_workload.items():
-                    samples[name][workload].append(ops)
-            task.advance()
+    budgets = cache_budgets(n)
     rows = []
-    med: dict[str, dict[str, float]] = {}
-    for name in engines:
-        med[name] = {w: median(samples[name][w]) for w in WORKLOADS}
-        for workload in WORKLOADS:
-            rows.append(
-                {
-                    "engine": name,
-                    "workload": workload,
-                    "ops_per_sec": round(med[name][workload]),
-                    "rounds": len(samples[name][workload]),
-                }
-            )
-
-    def get(engine: str, workload: str) -> float | None:
-        return med.get(engine, {}).get(workload)
-
-    ratios = [
-        Ratio(
-            "archlab LSM / RocksDB, fillrandom",
-            ratio(get("archlab-lsm", "fillrandom"), get("rocksdb", "fillrandom")),
-            1 / 3,
-        ),
-        Ratio(
-            "archlab LSM / RocksDB, readrandom",
-            ratio(get("archlab-lsm", "readrandom"), get("rocksdb", "readrandom")),
-            1 / 3,
-        ),
-        Ratio(
-            "archlab B+-tree / SQLite, readrandom",
-            ratio(get("archlab-btree", "readrandom"), get("sqlite", "readrandom")),
-            1.0,
-        ),
-    ]
-    for workload in ("fillseq", "overwrite", "readmissing", "readseq"):
-        ratios.append(
-            Ratio(
-                f"archlab LSM / RocksDB, {workload}",
-                ratio(get("archlab-lsm", workload), get("rocksdb", workload)),
-            )
-        )
-    for workload in ("fillrandom", "readrandom"):
-        ratios.append(
-            Ratio(
-                f"archlab B+-tree / LMDB, {workload}",
-                ratio(get("archlab-btree", workload), get("lmdb", workload)),
-            )
-        )
+    ratios: list[Ratio] = []
+    with ctx.progress.task("rounds of every workload on every engine", 2 * rounds) as task:
+        for cache_bytes in budgets:
+            samples: dict[str, dict[str, list[float]]] = {
+                e: {w: [] for w in WORKLOADS} for e in engines
+            }
+            for r in range(rounds):
+                order = engines if r % 2 == 0 else list(reversed(engines))
+                measured = run_round(order, ctx.scratch, n, reads, ctx.seed + r, cache_bytes)
+                for name, per_workload in measured.items():
+                    for workload, ops in per_workload.items():
+                        samples[name][workload].append(ops)
+                task.advance()
+            for name in engines:
+                for workload in WORKLOADS:
+                    values = samples[name][workload]
+                    rows.append(
+                        {
+                            "cache": cache_bytes >> 20,
+                            "engine": name,
+                            "workload": workload,
+                            "ops_per_sec": round(median(values)),
+                            "min": round(min(values)),
+                            "max": round(max(values)),
+                            "rounds": len(values),
+                        }
+                    )
+            ratios += ratios_of(samples, f", cache {cache_bytes >> 20} MiB")
+    data_mb = n * (16 + 100) / 1e6
     notes = [
-        f"{n:,} keys, {reads:,} lookups per read workload, median of {rounds} round(s); "
-        "within a round every engine runs each workload in turn (order reversed from one "
-        "workload to the next). Durability and memory settings: see "
-        "archlab.storage.benchmarks. CPU: "
+        f"{n:,} keys ({data_mb:.1f} MB of keys and values), {reads:,} lookups per read "
+        f"workload, {rounds} rounds per cache budget; within a round every engine runs each "
+        "workload in turn (order reversed from one workload to the next, and from one round "
+        "to the next). Ratios pair the rounds: median and min–max of the per-round ratios. "
+        f"Durability: {DURABILITY}. Cache budgets: {budgets[0] >> 20} MiB (holds all the "
+        f"data) and {budgets[1] >> 20} MiB per engine (LSM block caches, B+-tree buffer pool "
+        "frames of 4 KiB, SQLite cache_size; LMDB uses only the OS page cache, shared by "
+        f"all), {MEMTABLE_BYTES >> 20} MiB write buffer for both LSM trees. CPU: "
         f"{os.cpu_count()} cores shared with other work, so read ratios, not absolute numbers."
     ]
     return BenchReport(
         columns=[
+            Column("cache", "MiB", "the cache budget of every engine"),
             Column("engine"),
             Column("workload"),
-            Column("ops_per_sec", "ops/s"),
+            Column("ops_per_sec", "ops/s", "median over the rounds"),
+            Column("min", "ops/s", "slowest round"),
+            Column("max", "ops/s", "fastest round"),
             Column("rounds"),
         ],
         rows=rows,

@@ -10,6 +10,8 @@ decides when an appended record becomes durable:
 * ``batch``: commit returns at once; the log is synced when ``group_bytes`` of records are
   waiting or ``group_ms`` have passed since the oldest unsynced one (checked on each commit),
   and on :meth:`WriteAheadLog.sync`.
+* ``os``: commit hands the record to the operating system (flushes the file's user-space
+  append buffer, no sync): a crash of the process loses nothing, a power loss may.
 * ``none``: only :meth:`WriteAheadLog.sync` (the engine's checkpoint, flush or close) syncs.
 """
 
@@ -64,6 +66,9 @@ class WriteAheadLog:
                 waiting and (time.monotonic() - self._oldest_unsynced) * 1000.0 >= self.group_ms
             ):
                 self.sync_to(self.end)
+        elif self.policy == "os":
+            with self._lock:
+                self.handle.flush()
 
     def sync(self) -> None:
         self.sync_to(self.end)

@@ -4,8 +4,9 @@ Write path. ``put`` appends a record ``seq u64 | kind u8 | key_len u32 | key | v
 write-ahead log (framed with a CRC, see :mod:`archlab.storage.records`; group commit per
 :mod:`archlab.storage.wal`) and sets the key in the memtable. A full memtable becomes
 immutable (its log is synced and a new log file started) and is flushed to an L0 SSTable;
-flushing and compaction run in one background thread (``background=True``) or inline in the
-writer's thread at each flush (``background=False``: deterministic, for tests).
+flushing and compaction (:mod:`archlab.storage.lsm.worker`) run in one background thread
+(``background=True``) or inline in the writer's thread at each flush (``background=False``:
+deterministic, for tests).
 
 Read path. memtable → immutable memtables (newest first) → sorted runs newest first (L0 tables
 one by one, then one table per deeper level, found by binary search on the run's key ranges),
@@ -28,10 +29,11 @@ Every stall is counted with its duration.
 
 Crash safety. The manifest (see :mod:`archlab.storage.lsm.version`) names the live tables and
 the oldest log still needed; tables are synced (file and directory) before an edit names them,
-and files are deleted only after an edit that drops them is synced. Recovery replays the
-manifest, opens the live tables, replays every newer log into a memtable (dropping a torn
-tail), flushes it, and deletes files no edit names (outputs of an interrupted compaction,
-logs already flushed).
+and files are deleted only after an edit that drops them is synced
+(:mod:`archlab.storage.lsm.worker`). Recovery (:mod:`archlab.storage.lsm.recovery`) replays
+the manifest, opens the live tables, replays every newer log into a memtable (dropping a torn
+tail); the store flushes it and deletes files no edit names (outputs of an interrupted
+compaction, logs already flushed).
 
 Statistics (``stats()``): user bytes written; bytes written to the WAL, by flushes and by
 compaction per output level; bytes read by gets and compactions; tables probed per get; Bloom
@@ -45,16 +47,13 @@ bytes) with a scan.
 from __future__ import annotations
 
 import heapq
-import re
-import struct
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from archlab.errors import ConfigError, CorruptionError
+from archlab.errors import ConfigError
 from archlab.storage.api import (
     StoreClosedError,
     SyncPolicy,
@@ -63,99 +62,20 @@ from archlab.storage.api import (
     check_value,
 )
 from archlab.storage.bloom import key_hash
-from archlab.storage.faultfs import FileSystem, OsFileSystem, join
-from archlab.storage.lsm.compaction import CompactionStyle, Job, Leveled, Policy, Tiered, merge_runs
+from archlab.storage.faultfs import FileSystem, OsFileSystem
+from archlab.storage.lsm.compaction import Leveled, Tiered
 from archlab.storage.lsm.memtable import MemSnapshot, Memtable
-from archlab.storage.lsm.sstable import MISSING, BlockCache, TableReader, TableWriter
-from archlab.storage.lsm.version import (
-    ManifestState,
-    Table,
-    TableInfo,
-    Version,
-    encode_edit,
-)
-from archlab.storage.records import frame, read_records
+from archlab.storage.lsm.options import LSMOptions, LSMStats
+from archlab.storage.lsm.recovery import delete_unreferenced, encode_record, file_path, recover
+from archlab.storage.lsm.sstable import MISSING, BlockCache
+from archlab.storage.lsm.version import Table, Version
+from archlab.storage.lsm.worker import FlushAndCompaction
 from archlab.storage.wal import WriteAheadLog
 
-_WAL_HEAD = struct.Struct("<QBI")
-_PUT, _DELETE = 1, 2
-_FILE = re.compile(r"^(\d{6,})\.(log|sst)$")
-MANIFEST = "MANIFEST"
+__all__ = ["LSMOptions", "LSMStats", "LSMStore"]
 
 
-@dataclass
-class LSMOptions:
-    """Every knob of the LSM tree, with defaults scaled from RocksDB's (see module docstring)."""
-
-    compaction: CompactionStyle = "leveled"
-    memtable_bytes: int = 4 << 20
-    max_immutable: int = 2
-    table_bytes: int = 2 << 20
-    block_bytes: int = 4096
-    bloom_bits_per_key: float = 10.0
-    block_cache_bytes: int = 64 << 20
-    size_ratio: int = 10
-    l0_trigger: int = 4
-    l0_slowdown: int = 8
-    l0_stop: int = 12
-    level_base_bytes: int = 0  # 0: l0_trigger × memtable_bytes (RocksDB: 256 MB = 4 × 64 MB)
-    tier_min_merge: int = 4
-    tier_size_ratio: float = 3.0
-    pending_slowdown_bytes: int = 0  # 0: 32 × memtable_bytes
-    pending_stop_bytes: int = 0  # 0: 128 × memtable_bytes
-    delayed_write_rate: int = 4 << 20
-    background: bool = True
-    group_bytes: int = 1 << 20
-    group_ms: float = 10.0
-    manifest_bytes: int = 1 << 20  # rewrite the manifest as one snapshot past this size
-
-    def __post_init__(self) -> None:
-        if self.compaction not in ("leveled", "tiered"):
-            raise ConfigError(f"compaction={self.compaction!r}: expected leveled or tiered")
-        for name in ("memtable_bytes", "table_bytes", "block_bytes", "size_ratio", "l0_trigger"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"LSM option {name} must be positive")
-        if self.size_ratio < 2:
-            raise ConfigError("LSM option size_ratio must be at least 2")
-        if not self.l0_trigger <= self.l0_slowdown <= self.l0_stop:
-            raise ConfigError("LSM options need l0_trigger <= l0_slowdown <= l0_stop")
-        if self.tier_min_merge < 2:
-            raise ConfigError("LSM option tier_min_merge must be at least 2")
-        if self.bloom_bits_per_key < 0:
-            raise ConfigError("LSM option bloom_bits_per_key must be >= 0 (0: no filters)")
-        if not self.level_base_bytes:
-            self.level_base_bytes = self.l0_trigger * self.memtable_bytes
-        if not self.pending_slowdown_bytes:
-            self.pending_slowdown_bytes = 32 * self.memtable_bytes
-        if not self.pending_stop_bytes:
-            self.pending_stop_bytes = 128 * self.memtable_bytes
-
-
-@dataclass
-class LSMStats:
-    puts: int = 0
-    deletes: int = 0
-    gets: int = 0
-    user_bytes: int = 0
-    wal_bytes: int = 0
-    flush_bytes: int = 0
-    flushes: int = 0
-    compactions: int = 0
-    compaction_bytes_written: dict[int, int] = field(default_factory=dict)
-    compaction_bytes_read: int = 0
-    get_bytes_read: int = 0
-    tables_probed: int = 0
-    bloom_negatives: int = 0
-    bloom_false_positives: int = 0
-    stall_events: int = 0
-    stall_seconds: float = 0.0
-    slowdown_events: int = 0
-    slowdown_seconds: float = 0.0
-    stop_events: int = 0
-    stop_seconds: float = 0.0
-
-
-class LSMStore:
+class LSMStore(FlushAndCompaction):
     """A crash-safe LSM tree on real files (see the module docstring)."""
 
     engine = "lsm"
@@ -173,9 +93,9 @@ class LSMStore:
             raise ConfigError(f"LSM store: {exc}") from None
         self.path = str(path)
         self.policy_name = check_sync(sync)
-        self.fs: FileSystem = fs if fs is not None else OsFileSystem()
+        self.fs = fs if fs is not None else OsFileSystem()
         o = self.options
-        self.policy: Policy = (
+        self.policy = (
             Leveled(o.size_ratio, o.l0_trigger, o.level_base_bytes)
             if o.compaction == "leveled"
             else Tiered(o.tier_min_merge, o.tier_size_ratio)
@@ -185,147 +105,52 @@ class LSMStore:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._closed = False
-        self._error: BaseException | None = None
+        self._error = None
         self._busy = False
         self._debt = 0.0
         self._debt_since = 0.0
         self.fs.makedirs(self.path)
         self._recover()
-        self._worker: threading.Thread | None = None
+        self._worker = None
         if o.background:
             self._worker = threading.Thread(target=self._work, name="lsm-compaction", daemon=True)
             self._worker.start()
 
     # ------------------------------------------------------------------ recovery
 
-    def _file(self, file_no: int, kind: str) -> str:
-        return join(self.path, f"{file_no:06d}.{kind}")
-
     def _recover(self) -> None:
-        state = ManifestState()
-        manifest = join(self.path, MANIFEST)
-        if self.fs.exists(manifest):
-            handle = self.fs.open(manifest, create=False)
-            data = handle.read_at(0, handle.size())
-            log = read_records(data, manifest)
-            for payload, offset in zip(log.payloads, log.offsets, strict=True):
-                state.apply(payload, manifest, offset)
-            if log.torn_bytes:
-                handle.truncate(log.valid_end)
-                handle.sync()
-            self._manifest = handle
-        else:
-            self._manifest = self.fs.open(manifest)
-        self.next_file = state.next_file
-        self.seq = state.last_seq
-        tables = {no: self._open_table(info) for no, info in state.tables.items()}
-        if state.runs is not None and isinstance(self.policy, Tiered):
-            from archlab.storage.lsm.version import Run
-
-            runs = [Run(1, [tables[n] for n in run]) for run in state.runs]
-            for run in runs:
-                run.level = max(t.info.level for t in run.tables)
-            self.version = Version(runs)
-        elif isinstance(self.policy, Leveled):
-            self.version = Leveled.build(list(tables.values()))
-        else:
-            self.version = Version([])
-            for table in sorted(tables.values(), key=lambda t: t.info.max_seq):
-                self.version = self.policy.add_flush(self.version, table)
-        # replay every log not yet in a table
-        logs = []
-        for name in self.fs.listdir(self.path):
-            m = _FILE.match(name)
-            if m and m.group(2) == "log" and int(m.group(1)) >= state.log_no:
-                logs.append(int(m.group(1)))
-        self.next_file = max([self.next_file, *(n + 1 for n in logs)])
-        recovered = Memtable(0)
-        for log_no in sorted(logs):
-            self._replay(log_no, recovered)
-        self.imm: list[Memtable] = []
+        """Open what the directory holds (see :mod:`archlab.storage.lsm.recovery`)."""
+        found = recover(self.fs, self.path, self.policy, self.cache)
+        self._manifest = found.manifest
+        self.next_file = found.next_file
+        self.seq = found.last_seq
+        self.version = found.version
+        self.imm = []
         self.mem = self._new_memtable()
+        recovered = found.memtable
         if len(recovered):
             # its data is only in the old logs: flush it now (the flush deletes the newest
-            # of them, _delete_unreferenced the rest once the manifest no longer needs them)
-            recovered.log_no = max(logs)
+            # of them, delete_unreferenced the rest once the manifest no longer needs them)
+            recovered.log_no = max(found.logs)
             self.imm.append(recovered)
             self._flush_oldest()
         else:
             self._write_edit([], [], self.mem.log_no)
-        self._delete_unreferenced()
-
-    def _replay(self, log_no: int, into: Memtable) -> None:
-        """Every record of a log not yet flushed (the manifest's ``log_no`` says which)."""
-        path = self._file(log_no, "log")
-        handle = self.fs.open(path, create=False)
-        log = read_records(handle.read_at(0, handle.size()), path)
-        handle.close()
-        for payload, offset in zip(log.payloads, log.offsets, strict=True):
-            try:
-                seq, kind, klen = _WAL_HEAD.unpack_from(payload, 0)
-            except struct.error:
-                raise CorruptionError(path, offset, "log record too short") from None
-            key = payload[_WAL_HEAD.size : _WAL_HEAD.size + klen]
-            if kind not in (_PUT, _DELETE) or len(key) != klen:
-                raise CorruptionError(path, offset, f"log record of unknown kind {kind}")
-            self.seq = max(self.seq, seq)
-            value = payload[_WAL_HEAD.size + klen :] if kind == _PUT else None
-            into.put(key, value, seq)
-
-    def _open_table(self, info: TableInfo) -> Table:
-        path = self._file(info.file_no, "sst")
-        try:
-            handle = self.fs.open(path, create=False)
-        except FileNotFoundError:
-            raise CorruptionError(
-                path, None, "live table named by the manifest is missing"
-            ) from None
-        reader = TableReader(handle, info.file_no, self.cache)
-        if reader.size != info.size:
-            raise CorruptionError(
-                path, reader.size, f"table is {reader.size} bytes, the manifest says {info.size}"
-            )
-        return Table(info, reader)
-
-    def _delete_unreferenced(self) -> None:
-        live = {t.file_no for t in self.version.tables()}
-        logs = {m.log_no for m in [self.mem, *self.imm]}
-        for name in self.fs.listdir(self.path):
-            m = _FILE.match(name)
-            if m is None:
-                if name.endswith(".tmp"):
-                    self.fs.remove(join(self.path, name))
-                continue
-            no = int(m.group(1))
-            if (m.group(2) == "sst" and no not in live) or (m.group(2) == "log" and no not in logs):
-                self.fs.remove(join(self.path, name))
+        delete_unreferenced(
+            self.fs,
+            self.path,
+            {t.file_no for t in self.version.tables()},
+            {m.log_no for m in [self.mem, *self.imm]},
+        )
 
     def _new_memtable(self) -> Memtable:
         log_no = self.next_file
         self.next_file += 1
-        handle = self.fs.open(self._file(log_no, "log"))
+        handle = self.fs.open(file_path(self.path, log_no, "log"))
         self.fs.sync_dir(self.path)  # the log's name must survive a crash with its records
         o = self.options
         self.wal = WriteAheadLog(handle, self.policy_name, o.group_bytes, o.group_ms)
         return Memtable(log_no)
-
-    def _write_edit(
-        self, add: list[Table], remove: list[Table], log_no: int, version: Version | None = None
-    ) -> None:
-        runs = None
-        if isinstance(self.policy, Tiered):
-            v = version or self.version
-            runs = [[t.file_no for t in r.tables] for r in v.runs]
-        payload = encode_edit(
-            [t.info for t in add],
-            [t.file_no for t in remove],
-            log_no,
-            self.next_file,
-            self.seq,
-            runs,
-        )
-        self._manifest.append(frame(payload))
-        self._manifest.sync()
 
     # ------------------------------------------------------------------ writes
 
@@ -347,11 +172,10 @@ class LSMStore:
         with self._lock:
             self.seq += 1
             seq = self.seq
+            payload = encode_record(seq, key, value)
             if value is None:
-                payload = _WAL_HEAD.pack(seq, _DELETE, len(key)) + key
                 self.counters.deletes += 1
             else:
-                payload = _WAL_HEAD.pack(seq, _PUT, len(key)) + key + value
                 self.counters.puts += 1
             wal = self.wal
             position = wal.append(payload)
@@ -416,169 +240,6 @@ class LSMStore:
         with self._lock:
             wal = self.wal
         wal.sync()
-
-    # ------------------------------------------------------------------ flush and compaction
-
-    def _flush_oldest(self) -> None:
-        with self._lock:
-            mem = self.imm[-1]
-            file_no = self.next_file
-            self.next_file += 1
-        keys, values = mem.sorted_items()
-        table = self._write_table(file_no, 0, keys, values, mem.min_seq, mem.max_seq)
-        self.fs.sync_dir(self.path)
-        with self._lock:
-            self.counters.flushes += 1
-            self.counters.flush_bytes += table.size
-            version = self.policy.add_flush(self.version, table)
-            remaining = self.imm[:-1]
-            oldest_needed = remaining[-1].log_no if remaining else self.mem.log_no
-            self._write_edit([table], [], oldest_needed, version)
-            # the table is readable in the new version before the memtable leaves the list,
-            # so a concurrent get finds the data in one or the other, never in neither
-            self.version = version
-            self.imm = remaining
-            self.fs.remove(self._file(mem.log_no, "log"))
-            self._cond.notify_all()
-
-    def _write_table(
-        self,
-        file_no: int,
-        level: int,
-        keys: list[bytes],
-        values: list[bytes | None],
-        min_seq: int,
-        max_seq: int,
-    ) -> Table:
-        path = self._file(file_no, "sst")
-        handle = self.fs.open(path)
-        o = self.options
-        writer = TableWriter(handle, o.block_bytes, o.bloom_bits_per_key)
-        writer.add_many(keys, values)
-        meta = writer.finish(min_seq, max_seq)
-        handle.sync()
-        info = TableInfo(
-            file_no,
-            level,
-            handle.size(),
-            meta.min_key,
-            meta.max_key,
-            min_seq,
-            max_seq,
-            meta.entries,
-            meta.tombstones,
-        )
-        return Table(info, TableReader(handle, file_no, self.cache))
-
-    def _compact_once(self) -> bool:
-        with self._lock:
-            job = self.policy.pick(self.version)
-        if job is None:
-            return False
-        self._run_job(job)
-        return True
-
-    def _run_job(self, job: Job) -> None:
-        keys, values, read = merge_runs(job.inputs, job.drop_tombstones)
-        tables = job.input_tables
-        min_seq = min(t.info.min_seq for t in tables)
-        max_seq = max(t.info.max_seq for t in tables)
-        outputs: list[Table] = []
-        per_table = self._entries_per_table(tables)
-        for start in range(0, len(keys), per_table):
-            with self._lock:
-                file_no = self.next_file
-                self.next_file += 1
-            chunk = slice(start, start + per_table)
-            outputs.append(
-                self._write_table(
-                    file_no, job.output_level, keys[chunk], values[chunk], min_seq, max_seq
-                )
-            )
-        if outputs:
-            self.fs.sync_dir(self.path)
-        with self._lock:
-            written = sum(t.size for t in outputs)
-            c = self.counters
-            c.compactions += 1
-            c.compaction_bytes_read += read
-            c.compaction_bytes_written[job.output_level] = (
-                c.compaction_bytes_written.get(job.output_level, 0) + written
-            )
-            version = self.policy.apply(self.version, job, outputs)
-            oldest_needed = self.imm[-1].log_no if self.imm else self.mem.log_no
-            self._write_edit(outputs, tables, oldest_needed, version)
-            self.version = version
-            for table in tables:
-                self.fs.remove(self._file(table.file_no, "sst"))
-                self.cache.drop_file(table.file_no)
-            self._maybe_rewrite_manifest()
-            self._cond.notify_all()
-
-    def _entries_per_table(self, tables: list[Table]) -> int:
-        entries = sum(t.info.entries for t in tables) or 1
-        size = sum(t.size for t in tables) or 1
-        return max(1, int(self.options.table_bytes * entries / size))
-
-    def _maybe_rewrite_manifest(self) -> None:
-        """Replace a long manifest by one snapshot edit, switched atomically (lock held)."""
-        if self._manifest.size() < self.options.manifest_bytes:
-            return
-        tmp = join(self.path, MANIFEST + ".tmp")
-        handle = self.fs.open(tmp)
-        handle.truncate(0)
-        self_manifest, self._manifest = self._manifest, handle
-        oldest_needed = self.imm[-1].log_no if self.imm else self.mem.log_no
-        self._write_edit(self.version.tables(), [], oldest_needed)
-        self.fs.rename(tmp, join(self.path, MANIFEST))
-        self.fs.sync_dir(self.path)
-        self_manifest.close()
-
-    def _work(self) -> None:
-        """The background thread: flush immutable memtables first, then compact."""
-        try:
-            while True:
-                with self._cond:
-                    while not self._closed and not self.imm and not self._has_compaction():
-                        self._cond.wait(0.1)
-                    if self._closed and not self.imm:
-                        return
-                    self._busy = True
-                try:
-                    if self.imm:
-                        self._flush_oldest()
-                    elif not self._closed:
-                        self._compact_once()
-                finally:
-                    with self._cond:
-                        self._busy = False
-                        self._cond.notify_all()
-        except BaseException as exc:  # a crash point or a disk error stops the store
-            with self._cond:
-                self._error = exc
-                self._cond.notify_all()
-
-    def _has_compaction(self) -> bool:
-        return self.policy.pick(self.version) is not None
-
-    def wait_idle(self, timeout: float | None = None) -> None:
-        """Block until no flush or compaction is pending (for tests and experiments)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while self._error is None and (self.imm or self._busy or self._has_compaction()):
-                if self._worker is None:
-                    while self.imm:
-                        self._flush_oldest()
-                    while self._compact_once():
-                        pass
-                    break
-                self._cond.notify_all()
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    break
-                self._cond.wait(0.05 if left is None else min(0.05, left))
-        if self._error is not None:
-            raise StoreClosedError(f"LSM store {self.path} stopped: {self._error}")
 
     def flush(self) -> None:
         """Turn the memtable into an SSTable now (and wait for it)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from archlab.storage.mvcc.engine import Engine
@@ -69,10 +70,14 @@ def run_bloat(
     scenarios: dict[str, tuple[int, int] | None],
     rng: random.Random,
     settings: MvccSettings | None = None,
+    engine_factory: Callable[[MvccSettings], Engine] = Engine,
 ) -> dict[str, BloatRun]:
-    """Run every scenario (name -> old-snapshot window, or None) in lockstep."""
+    """Run every scenario (name -> old-snapshot window, or None) in lockstep.
+
+    ``engine_factory`` builds each scenario's engine (tests pass deliberately broken ones).
+    """
     names = list(scenarios)
-    engines = {name: Engine(settings or MvccSettings()) for name in names}
+    engines = {name: engine_factory(settings or MvccSettings()) for name in names}
     runs = {name: BloatRun(rows, scenarios[name]) for name in names}
     held: dict[str, Transaction] = {}
     for engine in engines.values():
