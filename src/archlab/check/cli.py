@@ -61,7 +61,7 @@ def _parse_initial(text: str | None) -> Any:
 def check() -> None:
     """Check a history for linearizability or transactional isolation (codex 5.1).
 
-    A history is JSON Lines, one event a line (see ARCHITECTURE.md): invoke, then ok, fail
+    A history is JSON Lines, one event a line (see docs/architecture.md): invoke, then ok, fail
     or info. Exit status: 0 valid, 1 anomaly found, 2 bad input, 3 unknown.
 
     \b

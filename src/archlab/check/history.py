@@ -1,4 +1,4 @@
-"""Histories: the JSON Lines format of ARCHITECTURE.md, parsed, validated and paired.
+"""Histories: the JSON Lines format of docs/architecture.md, parsed, validated and paired.
 
 A history is one event per line, in real-time order::
 
