@@ -28,6 +28,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "review": "archlab.design.cli:review",
     "design": "archlab.design.cli:design",
     "cluster": "archlab.runtime.cli:cluster",
+    "vector": "archlab.vector.cli:vector",
 }
 
 
