@@ -1,4 +1,4 @@
-"""``vector.heuristic`` (codex 8.1, paper §4): does the neighbour-selection heuristic pay off?
+"""``vector.heuristic`` (codex 8.1, algorithm 4): does the neighbour-selection heuristic pay off?
 
 Algorithm 3 links a new element to its M nearest candidates; algorithm 4 skips a candidate
 that is nearer to an already chosen neighbour than to the new element, so links point in
@@ -35,7 +35,7 @@ from archlab.vector.sweeps import Point, build_archlab, curve, interpolate
 MATTERS = Threshold(1.1, "x", "10% fewer evaluations, above the few-percent spread across seeds")
 #: The paper: the heuristic's advantage is largest on clustered data.
 MOST_ON_CLUSTERS = Threshold(
-    1.0, "x", "Malkov & Yashunin §4: the heuristic helps most on clustered data (references §8.1)"
+    1.0, "x", "Malkov & Yashunin on algorithm 4: it helps most on clustered data (references §8.1)"
 )
 DATA = ("clustered", "uniform")
 SELECTIONS = ("heuristic", "simple")
@@ -119,7 +119,7 @@ def _cost(points: list[Point], target: float) -> tuple[bool, float]:
         },
     },
     references=[
-        "Malkov & Yashunin (arXiv 1603.09320) §4 and Fig. 3: the heuristic gives a large "
+        "Malkov & Yashunin (arXiv 1603.09320), on algorithm 4: the heuristic gives a large "
         "speed-up on clustered and low-dimensional data (docs/references.md §8.1).",
     ],
 )

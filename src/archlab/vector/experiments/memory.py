@@ -113,7 +113,7 @@ def _data(ctx: Context, dim: int, n: int) -> Dataset:
         },
     },
     references=[
-        "Malkov & Yashunin (arXiv 1603.09320) §4.2: memory per element is about "
+        "Malkov & Yashunin (arXiv 1603.09320): memory per element is about "
         "(Mmax0 + mL·Mmax)·4 bytes of links, 60–450 bytes for M between 6 and 48, excluding "
         "the data (docs/references.md §8.1).",
     ],
