@@ -166,3 +166,29 @@ def test_bad_parameters_are_refused() -> None:
         HNSWIndex(4, m=1)
     with pytest.raises(ConfigError):
         HNSWIndex(4).search(np.ones(4), k=0)
+
+
+@pytest.mark.parametrize("flaw", ["none", "farthest-neighbours", "one-way-links"])
+def test_the_recall_check_catches_broken_variants(
+    clustered: Dataset, flaw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deliberately broken builds of the reference fail the recall threshold the index meets."""
+    from archlab.vector.reference import Builder
+
+    if flaw == "farthest-neighbours":
+        monkeypatch.setattr(
+            Builder, "select", lambda self, base, cands, m, layer: sorted(cands)[-m:]
+        )
+    elif flaw == "one-way-links":
+        monkeypatch.setattr(Builder, "shrink", lambda self, node, layer, ids, limit: None)
+        monkeypatch.setattr(
+            "archlab.vector.graph.Graph.add_link", lambda self, node, layer, other: None
+        )
+    part = Dataset("part", clustered.base[:1500], clustered.queries, "l2")
+    index = HNSWIndex(16, m=8, ef_construction=64, seed=5, engine="python")
+    index.add(part.base)
+    truth = BruteForceIndex(16)
+    truth.add(part.base)
+    found = index.search(part.queries, 10, ef=64).ids
+    measured = recall(found, truth.search(part.queries, 10).ids)
+    assert (measured >= 0.95) == (flaw == "none"), measured
