@@ -45,10 +45,6 @@ def build_archlab(
     return index, time.perf_counter() - started
 
 
-def archlab_search(index: HNSWIndex) -> Search:
-    return lambda queries, k, ef: index.search(queries, k, ef=ef).ids
-
-
 def measure(index: HNSWIndex, data: Dataset, truth: npt.NDArray[np.int64], ef: int) -> Point:
     k = truth.shape[1]
     index.search(data.queries[:1], k, ef=ef)  # warm-up (and compile on first use)
@@ -67,21 +63,6 @@ def measure_peer(search: Search, data: Dataset, truth: npt.NDArray[np.int64], ef
     found = search(data.queries, k, ef)
     seconds = time.perf_counter() - started
     return Point(ef, recall(found, truth), 0.0, len(data.queries) / seconds)
-
-
-def least_ef(
-    index: HNSWIndex,
-    data: Dataset,
-    truth: npt.NDArray[np.int64],
-    target: float,
-    ladder: Sequence[int] = EF_LADDER,
-) -> Point | None:
-    """The first ef of ``ladder`` whose recall reaches ``target`` (None if none does)."""
-    for ef in ladder:
-        point = measure(index, data, truth, ef)
-        if point.recall >= target:
-            return point
-    return None
 
 
 def curve(
