@@ -131,3 +131,39 @@ def test_a_real_gateway_without_bulkheads_fails_its_healthy_endpoints() -> None:
     assert time.monotonic() - started < 60
     assert min(shared.success_pct["fast1"], shared.success_pct["fast2"]) < 80
     assert min(isolated.success_pct["fast1"], isolated.success_pct["fast2"]) > 90
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def test_a_process_bulkhead_runs_calls_in_its_own_processes() -> None:
+    import functools
+
+    head = ThreadBulkhead("cpu", threads=2, backlog=2, processes=True)
+    futures = [head.submit(functools.partial(_square, i)) for i in range(4)]
+    assert [f.result(30) for f in futures] == [0, 1, 4, 9]
+    head.shutdown()
+
+
+def test_retry_backs_off_then_succeeds_and_an_open_breaker_stops_the_storm() -> None:
+    from archlab.resilience.bulkhead import CircuitOpen, retry
+
+    calls = []
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OSError("connection refused")
+        return "ok"
+
+    assert asyncio.run(retry(flaky, random.Random(0), attempts=4, base=0.001)) == "ok"
+    assert len(calls) == 3
+
+    async def down() -> str:
+        raise OSError("down")
+
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=60.0)
+    with pytest.raises(CircuitOpen):
+        asyncio.run(retry(down, random.Random(0), attempts=5, base=0.001, breaker=breaker))
+    assert breaker.state == "open" and breaker.failures == 2

@@ -108,3 +108,19 @@ def test_the_shedding_judge_reaches_each_verdict(
     values: tuple[float, float, float], verdict: str
 ) -> None:
     assert judge_shedding(_measured(*values)).verdict == verdict
+
+
+def test_the_redis_concurrency_limiter_is_shared_and_expires_a_crashed_servers_entries(
+    redis_client: object,
+) -> None:
+    from archlab.resilience.backends import RedisConcurrencyLimiter
+
+    a = RedisConcurrencyLimiter(redis_client, limit=2, stale_after=30.0)  # type: ignore[arg-type]
+    b = RedisConcurrencyLimiter(redis_client, limit=2, stale_after=30.0)  # type: ignore[arg-type]
+    assert a.acquire("u", "r1", now=100.0) and b.acquire("u", "r2", now=100.0)
+    assert not a.acquire("u", "r3", now=101.0)  # two servers, one limit
+    b.release("u", "r2")
+    assert a.acquire("u", "r3", now=101.0)
+    # r1's server crashed without releasing: 30 s later its slot is free again
+    assert not b.acquire("u", "r4", now=129.0)
+    assert b.acquire("u", "r4", now=130.5)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from archlab.resilience import algorithms
 from archlab.resilience.algorithms import State
 from archlab.resilience.limits import Decision, Limit
-from archlab.resilience.scripts import LEASE, SCRIPTS
+from archlab.resilience.scripts import CONCURRENCY_ACQUIRE, LEASE, SCRIPTS
 
 if TYPE_CHECKING:
     import redis
@@ -132,6 +132,40 @@ class RedisBackend:
         ]
         granted, retry = self._lease(keys=[f"{self.prefix}lease:{key}"], args=args)
         return int(granted), float(_text(retry))
+
+
+class RedisConcurrencyLimiter:
+    """Stripe's concurrent-requests limiter shared by a fleet: in-flight ids in a Redis sorted set.
+
+    :meth:`acquire` is one atomic script (drop stale entries, count, add); :meth:`release`
+    removes the id. A server that crashes between the two leaves its entry behind, and the
+    next acquire for that user drops it once it is ``stale_after`` seconds old.
+    """
+
+    def __init__(
+        self, client: redis.Redis, limit: int, stale_after: float, prefix: str = "archlab:inflight:"
+    ) -> None:
+        if limit < 1 or stale_after <= 0:
+            from archlab.errors import ConfigError
+
+            raise ConfigError("concurrency limit must be ≥ 1 and stale_after > 0 s")
+        self.client = client
+        self.limit = limit
+        self.stale_after = stale_after
+        self.prefix = prefix
+        self._acquire = client.register_script(CONCURRENCY_ACQUIRE)
+
+    def acquire(self, user: str, request_id: str, now: float | None = None) -> bool:
+        args: list[str | int] = [
+            self.limit,
+            repr(float(self.stale_after)),
+            request_id,
+            "" if now is None else repr(float(now)),
+        ]
+        return int(self._acquire(keys=[self.prefix + user], args=args)) == 1
+
+    def release(self, user: str, request_id: str) -> None:
+        self.client.zrem(self.prefix + user, request_id)
 
 
 class NaiveRedisBackend:

@@ -74,13 +74,22 @@ class Bulkhead:
 
 
 class ThreadBulkhead:
-    """A thread pool of its own for one blocking dependency, refusing past its backlog."""
+    """A pool of its own for one blocking dependency, refusing past its backlog.
 
-    def __init__(self, name: str, threads: int, backlog: int) -> None:
+    Threads by default; ``processes=True`` gives the dependency its own worker processes
+    instead (for CPU-bound calls, or calls that must not share the interpreter), and then
+    ``fn`` must be picklable.
+    """
+
+    def __init__(self, name: str, threads: int, backlog: int, processes: bool = False) -> None:
         if threads < 1 or backlog < 0:
             raise ConfigError(f"bulkhead {name}: need threads ≥ 1 and backlog ≥ 0")
         self.name = name
-        self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix=name)
+        self._pool: concurrent.futures.Executor = (
+            concurrent.futures.ProcessPoolExecutor(threads)
+            if processes
+            else concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix=name)
+        )
         self._room = threading.BoundedSemaphore(threads + backlog)
 
     def submit(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
@@ -130,6 +139,45 @@ class CircuitBreaker:
         self.failures += 1
         if self.state == "half_open" or self.failures >= self.failure_threshold:
             self.state, self.opened_at = "open", now
+
+
+async def retry(
+    fn: Callable[[], Awaitable[T]],
+    rng: RandomSource,
+    attempts: int = 4,
+    base: float = 0.05,
+    cap: float = 2.0,
+    retry_on: tuple[type[BaseException], ...] = (OSError, TimeoutError),
+    breaker: CircuitBreaker | None = None,
+    clock: Callable[[], float] | None = None,
+) -> T:
+    """Call ``fn``, retrying ``retry_on`` failures after full-jitter backoff delays.
+
+    With a ``breaker``, a call it refuses raises :class:`CircuitOpen` at once (no retry storm
+    against a dependency that is down), and each outcome is recorded on it.
+    """
+    now = clock or asyncio.get_running_loop().time
+    delays = list(backoff_delays(rng, attempts - 1, base, cap))
+    for attempt in range(attempts):
+        if breaker is not None and not breaker.allow(now()):
+            raise CircuitOpen("circuit open: the dependency is failing, not calling it")
+        try:
+            result = await fn()
+        except retry_on:
+            if breaker is not None:
+                breaker.record_failure(now())
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(delays[attempt])
+        else:
+            if breaker is not None:
+                breaker.record_success(now())
+            return result
+    raise AssertionError("unreachable")
+
+
+class CircuitOpen(Exception):
+    """A call refused by an open circuit breaker."""
 
 
 def backoff_delays(

@@ -199,6 +199,28 @@ return {granted, fmt(retry)}
 """
 )
 
+#: Stripe's concurrent-requests limiter on Redis: KEYS[1] is the user's sorted set of in-flight
+#: request ids scored by start time; ARGV = limit, stale_after (s), request id, now ('' for
+#: TIME). Entries older than stale_after (a server that crashed mid-request) are dropped first.
+#: Replies ``1`` (admitted and recorded) or ``0``.
+CONCURRENCY_ACQUIRE = """
+local now
+if ARGV[4] ~= '' then
+  now = tonumber(ARGV[4])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local stale_after = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.17g', now - stale_after))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], string.format('%.17g', now), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.floor(stale_after * 2000))
+return 1
+"""
+
 SCRIPTS: dict[str, str] = {
     "token_bucket": TOKEN_BUCKET,
     "gcra": GCRA,
