@@ -119,7 +119,7 @@ def with_tail(events: Sequence[Event], key: Hashable | None = None) -> list[Even
     return out
 
 
-def inject(events: Sequence[Event], anomaly: str, rng: random.Random) -> list[Event] | None:
+def inject(events: Sequence[Event], anomaly: str, rng: random.Random) -> list[Event] | None:  # noqa: PLR0912 - one branch per anomaly class the property test injects
     """``events`` (distinct written values, linearizable) with one certain violation, or None
     when the history has no site for it. Each kind is certainly illegal because every value is
     written by one operation only:
@@ -231,7 +231,7 @@ def _replace_mop(events: list[Event], op: Operation, position: int, new: tuple[A
     events[op.ret] = replace(events[op.ret], value=tuple(mops))
 
 
-def inject_txn(events: Sequence[Event], anomaly: str, rng: random.Random) -> list[Event] | None:
+def inject_txn(events: Sequence[Event], anomaly: str, rng: random.Random) -> list[Event] | None:  # noqa: PLR0912 - one branch per anomaly class the property test injects
     """A list-append history from a correct database with one certain anomaly, or None when
     it has no site for it:
 

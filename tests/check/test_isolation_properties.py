@@ -37,7 +37,7 @@ LEVELS: tuple[Isolation, ...] = (
 
 
 @st.composite
-def tiny_histories(draw: st.DrawFn, workload: str) -> list[Event]:
+def tiny_histories(draw: st.DrawFn, workload: str) -> list[Event]:  # noqa: PLR0912, PLR0915 - one Hypothesis strategy drawing every operation shape of a workload
     """2-4 transactions on two keys, their reads taken from some serial execution and then,
     often, tampered with: a mix of serializable and not."""
     rng = random.Random(draw(st.integers(0, 2**32)))

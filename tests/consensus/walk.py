@@ -53,7 +53,7 @@ def make_cluster(
     return cluster
 
 
-def walk(
+def walk(  # noqa: PLR0915 - a random walk chooses among every action of the protocol in one loop
     seed: int,
     steps: int = 300,
     flaws: Flaws | None = None,

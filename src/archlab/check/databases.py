@@ -71,7 +71,7 @@ class _Store:
         self.values.setdefault(key, []).append(value)
 
 
-def txn_history(
+def txn_history(  # noqa: PLR0912, PLR0915 - one branch per operation kind of the simulated database, kept together so its isolation rules read as one
     rng: random.Random,
     *,
     workload: TxnWorkload = "list-append",

@@ -36,7 +36,7 @@ class _Pending:
     compare_failed: bool = False
 
 
-def register_history(
+def register_history(  # noqa: PLR0912, PLR0915 - one branch per fault and operation kind of the generator, a single readable script of the history
     rng: random.Random,
     *,
     kind: Kind = "cas-register",

@@ -185,7 +185,7 @@ def operations(
     return ops
 
 
-def check_linearizable(
+def check_linearizable(  # noqa: PLR0912, PLR0915 - the checker's top level: input validation, partitioning and the budgeted interleaving in one place
     history: Sequence[Event] | Sequence[Operation],
     model: str | Model = "kv",
     *,

@@ -43,7 +43,7 @@ def brief(values: Sequence[Any]) -> str:
     return "[…, " + ", ".join(show(v) for v in values[-4:]) + "]"
 
 
-def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[Anomaly]:
+def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[Anomaly]:  # noqa: PLR0912 - one branch per dependency kind (ww, wr, rw) and read shape, as Adya and Elle list them
     """Add ww, wr and rw edges to ``graph``; return the anomalies single reads prove."""
     writer: dict[tuple[Hashable, Any], Txn] = {}
     appended: dict[tuple[int, Hashable], list[Any]] = {}

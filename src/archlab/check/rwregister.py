@@ -31,7 +31,7 @@ from archlab.errors import InputFormatError
 INITIAL: Any = None
 
 
-def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[Anomaly]:
+def analyse(txns: Sequence[Txn], graph: DependencyGraph, source: str) -> list[Anomaly]:  # noqa: PLR0912 - one branch per dependency kind (ww, wr, rw) and read shape, as Adya and Elle list them
     """Add ww, wr and rw edges to ``graph``; return the anomalies single reads prove."""
     writer: dict[tuple[Hashable, Any], Txn] = {}
     final: dict[tuple[int, Hashable], Any] = {}

@@ -77,7 +77,7 @@ Search = Generator[int, int, Outcome]
 _Frame = tuple[int, Hashable, int, int, int, int, list[int], int]
 
 
-def search(ops: Sequence[Operation], model: Model, initial: Hashable) -> Search:
+def search(ops: Sequence[Operation], model: Model, initial: Hashable) -> Search:  # noqa: PLR0912, PLR0915 - Wing & Gong's search with Lowe's cache as one loop; splitting it would scatter its invariants
     """Search for a linearization of ``ops`` (all of them included by the model).
 
     Prime it with ``next()``; then ``send(allowance)`` runs until the total step count

@@ -217,7 +217,7 @@ class SyncReply:
     version: Version
 
 
-def _run_crdt(cfg: CollabConfig) -> CollabRun:
+def _run_crdt(cfg: CollabConfig) -> CollabRun:  # noqa: PLR0915 - one scenario script: replicas, network, faults, checks; split it and the schedule is hard to follow
     sim, net = _network(cfg)
     names = [f"r{i}" for i in range(cfg.replicas)]
     docs = {n: TextDoc(i) for i, n in enumerate(names)}
@@ -339,7 +339,7 @@ def _settle(sim: Simulation, agreed: Any, limit: float) -> float | None:
     return sim.now if agreed() else None
 
 
-def _run_ot(cfg: CollabConfig) -> CollabRun:
+def _run_ot(cfg: CollabConfig) -> CollabRun:  # noqa: PLR0915 - one scenario script: clients, server, network, faults, checks; split it and the schedule is hard to follow
     sim, net = _network(cfg)
     names = [f"c{i}" for i in range(cfg.replicas)]
     transform = ops.transform_tie_broken if cfg.variant == "tie-broken" else ops.transform

@@ -109,7 +109,7 @@ class KVClientStub:
     def route(self, op: Op) -> Address:
         return self.guess
 
-    def interpret(self, op: Op, source: Address, result: Any) -> Completion | Redirect:
+    def interpret(self, op: Op, source: Address, result: Any) -> Completion | Redirect:  # noqa: PLR0911 - one return per reply kind of the client protocol
         if not isinstance(result, Reply):
             return self._elsewhere(source)
         if result.error == "not-leader":

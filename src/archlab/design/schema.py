@@ -19,7 +19,7 @@ from archlab.errors import ConfigError, InputFormatError
 T = TypeVar("T")
 
 
-def describe(value: Any) -> str:
+def describe(value: Any) -> str:  # noqa: PLR0911 - one return per value shape the schema names
     """A short phrase for a found value: ``'lsmm'``, ``the number 3``, ``a list``, ``nothing``."""
     if value is None:
         return "nothing"

@@ -14,7 +14,7 @@ import re
 from archlab.lab.result import Cell
 
 
-def number(value: Cell) -> str:
+def number(value: Cell) -> str:  # noqa: PLR0911 - one return per kind of value a cell can hold
     """A cell as text: integers with separators, floats to three significant digits."""
     if value is None:
         return "–"

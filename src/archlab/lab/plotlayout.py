@@ -120,7 +120,7 @@ def _renderer(fig: MplFigure) -> RendererBase:
     return fig.canvas.get_renderer()  # type: ignore[attr-defined,no-any-return]
 
 
-def _line_touches(line: Line2D, box: Bbox) -> bool:
+def _line_touches(line: Line2D, box: Bbox) -> bool:  # noqa: PLR0911 - one early return per geometric case
     xy = np.asarray(line.get_xydata(), dtype=float)
     if xy.size == 0:
         return False

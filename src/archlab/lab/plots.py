@@ -131,7 +131,7 @@ def _wants_legend(ax: Axes, figure: Figure) -> bool:
     return len(handles) > 1 or bool(handles and (figure.ref_lines or figure.bands))
 
 
-def _draw_series(ax: Axes, figure: Figure) -> None:
+def _draw_series(ax: Axes, figure: Figure) -> None:  # noqa: PLR0912 - one branch per series style the figure model allows
     categorical = any(s.x and isinstance(s.x[0], str) for s in figure.series)
     bars = [s for s in figure.series if s.style == "bar"]
     for band in figure.bands:

@@ -142,7 +142,7 @@ class Reader:
         value = self.u64()
         return None if value == 0 else value
 
-    def value(self) -> Value:
+    def value(self) -> Value:  # noqa: PLR0911 - one return per tag of the wire format
         tag = self.u8()
         if tag == _NONE:
             return None

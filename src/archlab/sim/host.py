@@ -209,7 +209,7 @@ class Host:
         if not self._syncing:
             self._drain()
 
-    def _drain(self) -> None:
+    def _drain(self) -> None:  # noqa: PLR0912 - the host's event loop: one branch per effect type a protocol core can emit
         backlog = self._backlog
         sim = self.sim
         while backlog and not self._syncing and self.status == "up":

@@ -239,7 +239,7 @@ class Nemesis:
         if recurring:
             self._schedule_next(fault.kind, self.sim.now)
 
-    def _apply(
+    def _apply(  # noqa: PLR0911 - one return per fault kind the nemesis applies
         self, plan: FaultPlan, rng: random.Random
     ) -> tuple[tuple[str, ...], str, Callable[[], None]] | None:
         world = self.world

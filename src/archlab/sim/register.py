@@ -246,7 +246,7 @@ class RegisterNode:
             return self._begin_recovery()
         return []
 
-    def on_message(self, now: float, src: Address, message: Any) -> list[Effect]:
+    def on_message(self, now: float, src: Address, message: Any) -> list[Effect]:  # noqa: PLR0911, PLR0912 - a protocol's message dispatch: one branch per message type
         kind = type(message)
         if self.role == "recovering":
             if kind is RecoverReply:

@@ -106,7 +106,7 @@ def prepare_target(path: Path, size: int) -> None:
         os.close(fd)
 
 
-def measure_writes(
+def measure_writes(  # noqa: PLR0912 - one branch per write path to the device and pattern, measured in one loop for fairness
     path: Path,
     *,
     pattern: Pattern,

@@ -140,7 +140,7 @@ class StoreNode:
             return coordinator.begin_snapshot(now, request, self.config.snapshot_timeout)
         return coordinator.begin(now, request)
 
-    def on_message(self, now: float, src: Address, message: Any) -> list[Effect]:
+    def on_message(self, now: float, src: Address, message: Any) -> list[Effect]:  # noqa: PLR0911 - a protocol's message dispatch: one branch per message type
         p, c = self.participant, self.coordinator
         kind = type(message)
         if p is not None:

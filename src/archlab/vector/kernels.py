@@ -132,7 +132,7 @@ def search_layer(
 
 
 @njit(cache=True)
-def select(
+def select(  # noqa: PLR0912 - algorithm 4 of the HNSW paper with both options, in its numba kernel (one function, no calls)
     g: Arrays,
     base: Any,
     dists: Any,

@@ -24,7 +24,7 @@ class WalkResult:
     leaders: int
 
 
-def walk(
+def walk(  # noqa: PLR0912 - a random walk chooses among every action of the protocol in one loop
     seed: int,
     steps: int = 300,
     flaws: Flaws | None = None,

@@ -22,7 +22,7 @@ class WalkResult:
     epochs: int
 
 
-def walk(
+def walk(  # noqa: PLR0912 - a random walk chooses among every action of the protocol in one loop
     seed: int,
     steps: int = 300,
     flaws: Flaws | None = None,

@@ -365,7 +365,7 @@ class TextDoc:
         self.version.inserts[u.replica] = u.counter + u.length
         return True
 
-    def _fugue_anchor(self, u: RunUpdate, left: int, right: int) -> Run | None:
+    def _fugue_anchor(self, u: RunUpdate, left: int, right: int) -> Run | None:  # noqa: PLR0912 - Fugue's placement rule case by case, as the paper states it
         """The run after which ``u`` goes (None: the start), by the FugueMax/YjsMod rule.
 
         Scan the concurrent runs between the origins. A run whose left origin is further

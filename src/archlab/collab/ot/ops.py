@@ -30,7 +30,7 @@ class OperationError(ArchlabError):
     """An operation that does not fit the document (or another operation) it meets."""
 
 
-def _push(out: list[Component], c: Component) -> None:
+def _push(out: list[Component], c: Component) -> None:  # noqa: PLR0912 - the normalisation of retain/insert/delete components, one case per pair of kinds
     if c in (0, ""):
         return
     if not out:

@@ -90,7 +90,7 @@ def _applied(world: ConsensusWorld, address: str) -> int:
     return server.node.applied_index
 
 
-def partition_run(setup: PartitionSetup, seed: int) -> PartitionRun:
+def partition_run(setup: PartitionSetup, seed: int) -> PartitionRun:  # noqa: PLR0915 - one experiment run as a script: set-up, partition, heal, measure
     """One partition-and-heal run (see the module docstring)."""
     raft = SimRaft(
         voters=setup.servers,

@@ -250,7 +250,7 @@ class LSMStore(FlushAndCompaction):
 
     # ------------------------------------------------------------------ reads
 
-    def get(self, key: bytes) -> bytes | None:
+    def get(self, key: bytes) -> bytes | None:  # noqa: PLR0912 - the LSM read path: memtables, immutable memtables, then each level, with a Bloom check per table
         if type(key) is not bytes:
             key = check_key(key)
         c = self.counters

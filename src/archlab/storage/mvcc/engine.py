@@ -338,7 +338,7 @@ class Engine:
         rows.sort(key=lambda row: row[0])
         return rows
 
-    def _write(self, txn: Transaction, table: str, key: str, value: Any, op: WriteKind) -> Any:
+    def _write(self, txn: Transaction, table: str, key: str, value: Any, op: WriteKind) -> Any:  # noqa: PLR0912, PLR0915 - PostgreSQL's heap_update/heap_delete decision tree: visibility, locks, conflicts, in its order
         """put / delete / lock one row; returns the row's value (lock), True (delete, put) or
         None (no such row)."""
         self._enter(txn)

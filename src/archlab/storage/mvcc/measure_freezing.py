@@ -91,7 +91,7 @@ class FreezeRun:
         return self.history_rows_committed - self.history_rows_visible
 
 
-def run_pgbench(
+def run_pgbench(  # noqa: PLR0912 - one workload script: transactions, autovacuum, freezing and the measurements taken between them
     settings: MvccSettings,
     *,
     accounts: int,

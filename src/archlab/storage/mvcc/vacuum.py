@@ -65,7 +65,7 @@ class VacuumReport:
         return self.relfrozenxid_after != self.relfrozenxid_before
 
 
-def vacuum_table(
+def vacuum_table(  # noqa: PLR0912, PLR0915 - lazy vacuum's phases (scan, prune, freeze, truncate) in the order PostgreSQL runs them
     table: Table,
     *,
     horizon: int,

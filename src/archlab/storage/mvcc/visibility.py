@@ -64,7 +64,7 @@ def satisfies_mvcc(tup: TupleVersion, snapshot: Snapshot, me: int, status: Statu
     return status(xmax) is not COMMITTED
 
 
-def satisfies_vacuum(
+def satisfies_vacuum(  # noqa: PLR0911 - HeapTupleSatisfiesVacuum's cases, one return each, as in PostgreSQL
     tup: TupleVersion, horizon: int, status: StatusOf, space: XidSpace
 ) -> TupleState:
     """The state of ``tup`` for vacuum, given the oldest XID still running for anyone."""

@@ -164,7 +164,7 @@ class ChoreographyNode:
 
     # -- reactions ----------------------------------------------------------------------
 
-    def _react(self, event: Event) -> list[Effect]:
+    def _react(self, event: Event) -> list[Effect]:  # noqa: PLR0911 - a choreography service's event dispatch: one return per event type
         saga, (src, dst, amount) = event.saga, event.transfer
         owner, ledger, t = self.config.owner, self.config.ledger, event.transfer
         if event.kind == "debited":

@@ -115,7 +115,7 @@ def run_blocking(
     return _measure(result, downtime, crash_at, end)
 
 
-def _measure(result: RunResult, downtime: float, crash_at: float, end: float) -> BlockingRun:
+def _measure(result: RunResult, downtime: float, crash_at: float, end: float) -> BlockingRun:  # noqa: PLR0912 - one branch per event kind of the run's trace
     prepared: dict[str, float] = {}
     blocked: dict[str, float] = {}
     # The victim coordinator's first transaction of its first life.

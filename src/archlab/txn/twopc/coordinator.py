@@ -300,7 +300,7 @@ class Coordinator:
 
     # -- timers -------------------------------------------------------------------------
 
-    def on_timer(self, now: float, key: tuple[str, int]) -> list[Effect]:
+    def on_timer(self, now: float, key: tuple[str, int]) -> list[Effect]:  # noqa: PLR0911 - one return per timer kind of the coordinator
         kind, ident = key
         if kind == "snapshot":
             snapshot = self.snapshots.pop(ident, None)

@@ -172,7 +172,7 @@ class Participant:
 
     # -- phase one ----------------------------------------------------------------------
 
-    def on_prepare(self, now: float, src: Address, m: Prepare) -> list[Effect]:
+    def on_prepare(self, now: float, src: Address, m: Prepare) -> list[Effect]:  # noqa: PLR0911 - 2PC's prepare rules: one return per refusal reason, then the yes vote
         txn = m.txn
         entry = self.prepared.get(txn)
         if entry is not None:  # a retransmitted prepare: the same vote again
