@@ -20,5 +20,7 @@ def test_the_benchmark_reports_every_rule_and_a_ratio_per_pair(
     report = benchmarks.bench_limits(BenchContext(quick=True, seed=0, scratch=tmp_path))
     rules = {row["rule"] for row in report.rows}
     assert {"fixed window", "token bucket", "gcra"} <= rules
-    assert len(report.ratios) == len(benchmarks.PAIRS)
+    assert len(report.ratios) == len(benchmarks.PAIRS) + 1  # and federation
+    federation = report.ratios[-1]
+    assert federation.value is not None and federation.value > 10
     assert all(row["decisions/s"] > 0 for row in report.rows)
