@@ -294,6 +294,7 @@ def pages_per_aggressive(run: FreezeRun) -> float:
     counterfactual), and the smallest max age ran at least 2x as many aggressive vacuums as the
     largest (settings 10x apart) each reading at most 1/1.5 the pages; nuanced when any of
     those does not follow.""",
+    ranges={"xid_bits": (8, 32), "blocked_xid_bits": (8, 32)},  # PostgreSQL's XIDs are 32 bits
     profiles={
         "quick": {
             "xid_bits": 14,
@@ -411,7 +412,9 @@ def freezing(ctx: Context) -> Outcome[FreezingMeasurement]:
             Column("committed rows missing from a scan (peak)"),
             Column("failed commit-log lookups"),
         ],
-        note=f"{blocked_bits}-bit XID space (1 XID = {blocked_unit:,} of PostgreSQL's): the "
+        note=f"{blocked_bits}-bit XID space (1 XID = {blocked_unit:,} of PostgreSQL's; its own "
+        "space, apart from the settings runs', so that the held transaction reaches the "
+        f"refusal margin within the run): the "
         f"warn margin is {protected.settings.xid_warn_margin} XIDs (40M), the stop margin "
         f"{protected.settings.xid_stop_margin} (3M). The transaction opens after {naptime} "
         "transactions.",
