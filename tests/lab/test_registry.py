@@ -189,3 +189,15 @@ def test_declared_ranges_are_checked(scratch_registry: dict[str, object]) -> Non
             profiles={"quick": {"bits": 14}, "full": {"bits": 18}},
             ranges={"nope": (1, None)},
         )
+
+
+def test_every_experiment_judges_a_typed_measurement_by_a_stated_rule() -> None:
+    import dataclasses
+
+    from archlab.lab.judging import measurement_type
+
+    for exp in registry.all_experiments():
+        kind = measurement_type(exp.judge)
+        assert dataclasses.is_dataclass(kind), f"{exp.id}: its judge reads {kind}, not a dataclass"
+        assert kind.__dataclass_params__.frozen, f"{exp.id}: {kind.__name__} is not frozen"  # type: ignore[attr-defined]
+        assert exp.rule, f"{exp.id}: no rule= text saying what the judge compares"

@@ -28,8 +28,6 @@ from archlab.lab.result import (
     Value,
     holds,
     nuanced,
-    number,
-    optional_number,
     refuted,
 )
 
@@ -56,7 +54,5 @@ __all__ = [
     "experiment",
     "holds",
     "nuanced",
-    "number",
-    "optional_number",
     "refuted",
 ]

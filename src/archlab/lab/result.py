@@ -51,8 +51,6 @@ __all__ = [
     "Verdict",
     "holds",
     "nuanced",
-    "number",
-    "optional_number",
     "refuted",
 ]
 
@@ -186,19 +184,6 @@ class Figure:
     ref_lines: list[RefLine] = field(default_factory=list)
     heatmap: Heatmap | None = None
     caption: str = ""
-
-
-def number(values: Mapping[str, Value], key: str) -> float:
-    """``values[key]`` as a float, for judges; a missing or non-numeric value is a bug."""
-    value = values.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"measured value {key!r} is {value!r}, not a number")
-    return float(value)
-
-
-def optional_number(values: Mapping[str, Value], key: str) -> float | None:
-    """``values[key]`` as a float, or None where it was not measured."""
-    return None if values.get(key) is None else number(values, key)
 
 
 @dataclass

@@ -223,25 +223,29 @@ def bench_consensus(ctx: BenchContext) -> BenchReport:
             report.rows.append(p)
         f = _row("archlab", "fsync (group commit)", shape, ours_fsync)
         report.rows.append(f)
+        ours_cps = [r[shape].commits_per_sec for r in ours]
+        ours_p99 = [percentile(r[shape].latencies_ms, 99) for r in ours]
+        peer_cps = [r[shape].commits_per_sec for r in theirs] or None
+        peer_p99 = [percentile(r[shape].latencies_ms, 99) for r in theirs] or None
         report.ratios.append(
-            Ratio(
-                f"commits/s, archlab / pysyncobj ({label})",
-                None if p is None else a["commits_per_sec"] / max(p["commits_per_sec"], 1),
-                goal=2.0,
+            Ratio.of_rounds(
+                f"commits/s, archlab / pysyncobj ({label})", ours_cps, peer_cps, goal=2.0
             )
         )
         report.ratios.append(
-            Ratio(
+            Ratio.of_rounds(
                 f"p99 latency, archlab / pysyncobj ({label})",
-                None if p is None else a["p99_ms"] / max(p["p99_ms"], 1e-9),
+                ours_p99,
+                peer_p99,
                 goal=1.0,
                 higher_is_better=False,
             )
         )
         report.ratios.append(
-            Ratio(
+            Ratio.of_rounds(
                 f"commits/s, archlab fsync / no fsync ({label})",
-                f["commits_per_sec"] / max(a["commits_per_sec"], 1),
+                [r[shape].commits_per_sec for r in ours_fsync],
+                ours_cps,
             )
         )
     return report
