@@ -15,7 +15,7 @@ integration scan walks runs in order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 Id = tuple[int, int]  # (replica, counter)
 
@@ -156,41 +156,34 @@ class RunTree:
 
     def position_of(self, run: Run) -> int:
         """The full-sequence position (tombstones counted) of ``run``'s first character."""
-        leaf = run.leaf
-        assert leaf is not None
-        position = 0
-        for other in leaf.runs:
-            if other is run:
-                break
-            position += other.length
-        child: Node | Leaf = leaf
-        parent = leaf.parent
-        while parent is not None:
-            for sibling in parent.children:
-                if sibling is child:
-                    break
-                position += sibling.total
-            child, parent = parent, parent.parent
-        return position
+        return self._before(run, lambda r: r.length, lambda n: n.total)
 
     def visible_before(self, run: Run) -> int:
         """How many visible characters precede ``run``."""
+        return self._before(run, lambda r: r.visible, lambda n: n.visible)
+
+    @staticmethod
+    def _before(
+        run: Run, in_run: Callable[[Run], int], in_subtree: Callable[[Node | Leaf], int]
+    ) -> int:
+        """The sum over everything left of ``run``: the runs before it in its leaf, then every
+        left sibling's subtree on the way up (O(log n) with the counts each node keeps)."""
         leaf = run.leaf
         assert leaf is not None
-        count = 0
+        total = 0
         for other in leaf.runs:
             if other is run:
                 break
-            count += other.visible
+            total += in_run(other)
         child: Node | Leaf = leaf
         parent = leaf.parent
         while parent is not None:
             for sibling in parent.children:
                 if sibling is child:
                     break
-                count += sibling.visible
+                total += in_subtree(sibling)
             child, parent = parent, parent.parent
-        return count
+        return total
 
     def next_run(self, run: Run) -> Run | None:
         leaf = run.leaf
