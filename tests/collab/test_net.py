@@ -72,32 +72,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_crdt_peers_keep_editing_without_the_server_and_converge_when_it_returns() -> None:
-    port = free_port()
-    server = Proc("serve", "--mode", "crdt", "--port", str(port))
-    clients: list[Proc] = []
-    try:
-        server.wait_for("serving")
-        clients = [
+def editors(
+    port: int, mode: str, *, edits: int, linger: float, replicas: bool = False
+) -> list[Proc]:
+    """Three editing clients of the server on ``port``, seeded 1-3, each waiting for stdin."""
+    clients = []
+    for i in (1, 2, 3):
+        replica = ("--replica", str(i)) if replicas else ()
+        clients.append(
             Proc(
                 "client",
                 f"ws://127.0.0.1:{port}",
                 "--mode",
-                "crdt",
-                "--replica",
-                str(i),
+                mode,
+                *replica,
                 "--edits",
-                "60",
+                str(edits),
                 "--interval",
                 "0.05",
                 "--seed",
                 str(i),
                 "--wait-stdin",
                 "--linger",
-                "2",
+                str(linger),
             )
-            for i in (1, 2, 3)
-        ]
+        )
+    return clients
+
+
+def test_crdt_peers_keep_editing_without_the_server_and_converge_when_it_returns() -> None:
+    port = free_port()
+    server = Proc("serve", "--mode", "crdt", "--port", str(port))
+    clients: list[Proc] = []
+    try:
+        server.wait_for("serving")
+        clients = editors(port, "crdt", edits=60, linger=2.0, replicas=True)
         for c in clients:
             c.wait_for("connected")
         time.sleep(0.4)
@@ -170,24 +179,7 @@ def test_ot_edits_stall_once_the_server_is_killed() -> None:
     clients: list[Proc] = []
     try:
         server.wait_for("serving")
-        clients = [
-            Proc(
-                "client",
-                f"ws://127.0.0.1:{port}",
-                "--mode",
-                "ot",
-                "--edits",
-                "40",
-                "--interval",
-                "0.05",
-                "--seed",
-                str(i),
-                "--wait-stdin",
-                "--linger",
-                "0.2",
-            )
-            for i in (1, 2, 3)
-        ]
+        clients = editors(port, "ot", edits=40, linger=0.2)
         for c in clients:
             c.wait_for("connected")
         time.sleep(0.4)
