@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from archlab.lab import (
     Band,
@@ -28,6 +28,11 @@ from archlab.lab import (
     refuted,
 )
 from archlab.storage.mvcc.measure_bloat import BloatRun, BloatSample, run_bloat
+from archlab.storage.mvcc.postgres.beside import (
+    UNMEASURED_BLOAT,
+    PostgresBloat,
+    bloat_beside,
+)
 from archlab.storage.mvcc.settings import MvccSettings
 
 #: A version that died after the snapshot was taken may still be visible to it: removing even
@@ -100,6 +105,8 @@ class BloatMeasurement:
     pages_end_base: int
     pages_growth: float
     heap_kept: float  # pages_end / pages_peak
+    #: the same kind of updates on archlab's engine and a real PostgreSQL, when one could start
+    postgres: PostgresBloat = UNMEASURED_BLOAT
 
 
 def judge_bloat(m: BloatMeasurement) -> Judgement:
@@ -115,6 +122,26 @@ def judge_bloat(m: BloatMeasurement) -> Judgement:
         "",
         at_least=PILE_UP,
     )
+    pg = m.postgres
+    pg_pile: tuple[Evidence, ...] = ()
+    if pg.available:
+        pg_pile = (
+            Evidence(
+                "PostgreSQL: dead tuples after VACUUM with the snapshot held / updates",
+                round(pg.held_postgres_dead / max(pg.updates, 1), 3),
+                "",
+                at_least=PILE_UP,
+            ),
+        )
+        if not pg_pile[0].met:
+            return refuted(
+                f"{pg.reason} kept only {pg.held_postgres_dead} dead tuples after VACUUM for "
+                f"{pg.updates} updates made while an old snapshot was open: the real server did "
+                "not hold cleanup back",
+                removed,
+                pile,
+                *pg_pile,
+            )
     if not (removed.met and pile.met):
         return refuted(
             f"with the old snapshot open, vacuum removed {m.removed_after_snapshot} versions "
@@ -146,7 +173,15 @@ def judge_bloat(m: BloatMeasurement) -> Judgement:
         f"after it ended dead versions fell back to {m.dead_after_ratio:.1f}x the baseline and "
         f"the heap kept {m.heap_kept:.0%} of its peak (scans {m.scan_slowdown_after:.1f}x)"
     )
-    evidence = (removed, pile, slowdown, cleared, kept, after)
+    evidence = (removed, pile, *pg_pile, slowdown, cleared, kept, after)
+    if pg.available:
+        text += (
+            f"; {pg.reason}, on {pg.updates} updates with a snapshot held, kept "
+            f"{pg.held_postgres_dead} dead tuples after VACUUM (archlab {pg.held_archlab_dead}) "
+            f"and {pg.released_postgres_dead} once it ended (archlab {pg.released_archlab_dead})"
+        )
+    else:
+        text += f"; PostgreSQL was not measured ({pg.reason})"
     if slowdown.met and cleared.met and kept.met:
         return holds(text, *evidence)
     missing = [
@@ -230,11 +265,16 @@ def bloat_measurement(
     commits at 60%.
     Every `sample_every` transactions: dead versions in the heap (versions a new snapshot
     cannot see), heap pages, and the wall time of a full sequential scan (median of repeats).
-    The verdict compares the window in which the snapshot is open and the time after it.""",
+    The verdict compares the window in which the snapshot is open and the time after it.
+    Beside it, where a PostgreSQL server can be started, the same kind of one-row updates run on
+    archlab's engine and on PostgreSQL with and without an old repeatable-read snapshot, and
+    dead tuples (pgstattuple) and pages are counted after VACUUM on both.""",
     judge=judge_bloat,
     rule="""refuted when vacuum removed any version that died after the old snapshot was
     taken (a physical bound: it may still be read) or when dead versions peaked below 0.9 of
-    the updates made while it was open (each leaves one dead version vacuum may not remove);
+    the updates made while it was open (each leaves one dead version vacuum may not remove),
+    or, where a PostgreSQL server can be started, when PostgreSQL itself kept fewer than 0.9
+    dead tuples per update after a VACUUM with an old snapshot held;
     otherwise holds when, in the snapshot's late window, a full scan took at least 1.5x as long
     as without it (beyond the timing noise), dead versions after it ended fell back to at most
     2x the run without it (autovacuum's 50 + 20% trigger bounds both again) and the heap kept
@@ -248,6 +288,7 @@ def bloat_measurement(
             "sample_every": 150,
             "scan_repeats": 3,
             "tuples_per_page": 32,
+            "postgres_updates": 1000,
         },
         "full": {
             "rows": 5000,
@@ -256,6 +297,7 @@ def bloat_measurement(
             "sample_every": 1000,
             "scan_repeats": 5,
             "tuples_per_page": 64,
+            "postgres_updates": 20000,
         },
     },
     references=[
@@ -286,6 +328,10 @@ def bloat(ctx: Context) -> Outcome[BloatMeasurement]:
     measured = bloat_measurement(
         runs["no old snapshot"], runs["old snapshot held"], window, int(p["naptime"])
     )
+    postgres, postgres_table = bloat_beside(
+        rows=int(p["rows"]), updates=int(p["postgres_updates"]), seed=ctx.seed
+    )
+    measured = replace(measured, postgres=postgres)
     start, end = window
     late = (start + (end - start) * 2 // 3, end + 1)  # the last third of the window
     after = (end + 2 * int(p["naptime"]), txns + 1)
@@ -361,6 +407,6 @@ def bloat(ctx: Context) -> Outcome[BloatMeasurement]:
         summary=f"old snapshot: {m.dead_peak_held} dead versions for {m.updates_held} updates "
         f"({m.dead_peak_ratio}x the run without it), {m.scan_slowdown_held}x scan time, heap "
         f"{m.pages_growth}x; after it: {m.dead_after_ratio}x dead, heap stays {m.pages_end} pages",
-        tables=[table],
+        tables=[table, postgres_table],
         figures=figures,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from archlab.lab import (
     Column,
@@ -27,6 +27,11 @@ from archlab.lab import (
     refuted,
 )
 from archlab.storage.mvcc.measure_isolation import PROMISE, WORKLOADS, Cell, measure
+from archlab.storage.mvcc.postgres.beside import (
+    UNMEASURED_ISOLATION,
+    PostgresIsolation,
+    isolation_beside,
+)
 from archlab.storage.mvcc.transaction import Isolation
 
 #: What a level promises never to show, it must not show once.
@@ -42,6 +47,14 @@ AT_LEAST_ONCE = Threshold(
     "",
     "PostgreSQL's isolation table (docs/references.md §4.1–4.3) permits it at this level, "
     "and the workload is built to provoke it",
+)
+#: The engine claims PostgreSQL's behaviour, so where PostgreSQL itself ran the same schedules
+#: no cell may differ.
+SAME_AS_POSTGRES = Threshold(
+    0,
+    "cells",
+    "the engine models PostgreSQL's isolation levels: PostgreSQL itself, run on the same "
+    "schedules (archlab mvcc compare-postgres), is the reference",
 )
 
 #: Anomaly kinds shown as columns of the isolation table, weakest prohibition last.
@@ -78,6 +91,8 @@ class IsolationMeasurement:
     rc_half_transfer_audits: int
     rc_overdrawn_accounts: int
     ser_serialization_failures: int
+    #: the anomaly schedules on archlab's engine and on a real PostgreSQL, when one could start
+    postgres: PostgresIsolation = UNMEASURED_ISOLATION
 
 
 def judge_isolation(m: IsolationMeasurement) -> Judgement:
@@ -148,11 +163,38 @@ def judge_isolation(m: IsolationMeasurement) -> Judgement:
         f"G-single, G0 or G1; read committed showed G-single (non-repeatable reads, read skew) "
         f"in {m.rc_g_single_histories} and {m.rc_lost_updates} lost updates, never G0 or G1"
     )
-    if all(e.met for e in permitted):
-        return holds(text, *forbidden, *permitted)
-    return nuanced(
-        text + "; not every anomaly the weaker levels permit was observed", *forbidden, *permitted
-    )
+    pg = m.postgres
+    if not pg.available:
+        text += f"; PostgreSQL was not measured ({pg.reason})"
+        versus: tuple[Evidence, ...] = ()
+    else:
+        versus = (
+            Evidence(
+                "anomaly schedules whose outcome differs from PostgreSQL's",
+                pg.mismatched_cells,
+                "cells",
+                at_most=SAME_AS_POSTGRES,
+            ),
+        )
+        text += (
+            f"; {pg.reason} gave the same outcome in {pg.cells - pg.mismatched_cells} of "
+            f"{pg.cells} schedule cells"
+        )
+    if not all(e.met for e in permitted):
+        return nuanced(
+            text + "; not every anomaly the weaker levels permit was observed",
+            *forbidden,
+            *permitted,
+            *versus,
+        )
+    if not all(e.met for e in versus):
+        return nuanced(
+            text + ": the engine does not behave as PostgreSQL does in every cell",
+            *forbidden,
+            *permitted,
+            *versus,
+        )
+    return holds(text, *forbidden, *permitted, *versus)
 
 
 def isolation_measurement(cells: Mapping[tuple[Isolation, str], Cell]) -> IsolationMeasurement:
@@ -202,7 +244,9 @@ def isolation_measurement(cells: Mapping[tuple[Isolation, str], Cell]) -> Isolat
     is checked by archlab's isolation checker (Elle's method) against serializability (to find
     every anomaly), against the level's own promise, and against strict serializability. Lost
     updates, half-transfer audits and uncovered shifts are counted from the history as the
-    application sees them.""",
+    application sees them. Beside them, where a PostgreSQL server can be started, nine anomaly
+    schedules run statement by statement on both engines at each level and every outcome is
+    compared.""",
     judge=judge_isolation,
     rule="""refuted when any level shows, even once, what it promises never to show (a
     history invalid for its own model, an anomaly under serializable, G-single or a dirty
@@ -210,7 +254,9 @@ def isolation_measurement(cells: Mapping[tuple[Isolation, str], Cell]) -> Isolat
     PostgreSQL's isolation table and Elle's definitions forbid each outright; holds when,
     beyond that, every anomaly the weaker levels permit showed at least once in the workloads
     built to provoke it (write skew under repeatable read; G-single and lost updates under
-    read committed); nuanced when one of those never showed.""",
+    read committed); nuanced when one of those never showed, or when PostgreSQL itself, run on
+    the same anomaly schedules where a server can be started, gave a different outcome in any
+    cell (a read, a commit, an error's SQLSTATE or the final rows).""",
     profiles={
         "quick": {"seeds": 8, "clients": 4, "txns_per_client": 10},
         "full": {"seeds": 150, "clients": 5, "txns_per_client": 20},
@@ -240,6 +286,8 @@ def isolation(ctx: Context) -> Outcome[IsolationMeasurement]:
                 task.advance()
 
     measured = isolation_measurement(cells)
+    postgres, postgres_table = isolation_beside()
+    measured = replace(measured, postgres=postgres)
 
     def of(level: Isolation) -> list[Cell]:
         return [c for (lvl, _), c in cells.items() if lvl is level]
@@ -327,6 +375,6 @@ def isolation(ctx: Context) -> Outcome[IsolationMeasurement]:
         summary=f"serializable: {measured.ser_histories_with_anomalies} anomalous histories; "
         f"repeatable read: write skew in {measured.rr_write_skew_histories}; read committed: "
         f"G-single in {measured.rc_g_single_histories}, {measured.rc_lost_updates} lost updates",
-        tables=[summary_table, detail],
+        tables=[summary_table, detail, postgres_table],
         figures=[figure],
     )
