@@ -202,7 +202,13 @@ class Tiered:
         )
 
     def apply(self, version: Version, job: Job, outputs: list[Table]) -> Version:
-        start, end = job.run_span
+        """Replace the merged runs, found by their tables (flushes may have added newer runs
+        in front since the job was picked), with the output run in their place."""
+        gone = {t.file_no for t in job.input_tables}
+        positions = [i for i, r in enumerate(version.runs) if r.tables[0].file_no in gone]
+        start, end = positions[0], positions[-1] + 1
+        if end - start != job.run_span[1] - job.run_span[0]:
+            raise RuntimeError("the runs a tiered compaction merged are no longer adjacent")
         merged = [Run(job.output_level, outputs)] if outputs else []
         return Version(version.runs[:start] + merged + version.runs[end:])
 
@@ -215,25 +221,3 @@ class Tiered:
         if window is not None:
             pending = sum(r.size for r in version.runs[window[0] : window[1]])
         return len(version.runs), pending
-
-
-def merge_runs(
-    inputs: list[list[Table]], drop_tombstones: bool
-) -> tuple[list[bytes], list[bytes | None], int]:
-    """Merge runs given newest first: the newest value of each key, in key order.
-
-    Returns the keys, the values and the bytes read. Dict updates oldest first let the newest
-    value win; Timsort merges the already sorted runs in near-linear time.
-    """
-    merged: dict[bytes, bytes | None] = {}
-    read = 0
-    for run in reversed(inputs):
-        for table in run:
-            before = table.reader.bytes_read
-            keys, values = table.reader.read_all()
-            read += table.reader.bytes_read - before
-            merged.update(zip(keys, values, strict=True))
-    keys = sorted(merged)
-    if drop_tombstones:
-        keys = [k for k in keys if merged[k] is not None]
-    return keys, [merged[k] for k in keys], read

@@ -37,6 +37,7 @@ class LSMOptions:
     group_bytes: int = 1 << 20
     group_ms: float = 10.0
     manifest_bytes: int = 1 << 20  # rewrite the manifest as one snapshot past this size
+    compaction_memory_bytes: int = 512 << 10  # the merge's input buffers, however big the inputs
 
     def __post_init__(self) -> None:
         if self.compaction not in ("leveled", "tiered"):

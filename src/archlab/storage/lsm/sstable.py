@@ -428,16 +428,21 @@ class TableReader:
             first = False
             yield from zip(keys[j:], values[j:], strict=True)
 
-    def read_all(self) -> Block:
-        """Every entry, decoded block by block without filling the cache (for compaction)."""
-        keys: list[bytes] = []
-        values: list[bytes | None] = []
+    def blocks(self) -> Iterator[Block]:
+        """The data blocks in order, each read, checked and decoded when the caller asks for
+        it, without filling the cache (compaction streams its inputs through this)."""
         for b, offset in enumerate(self.block_offsets):
             payload = self._read_block(offset, self.block_sizes[b])
             try:
-                bk, bv = decode_data_block(payload)
+                yield decode_data_block(payload)
             except (struct.error, ValueError) as exc:
                 raise CorruptionError(self.path, offset, f"data block malformed: {exc}") from None
+
+    def read_all(self) -> Block:
+        """Every entry (for tests and tools; compaction streams through :meth:`blocks`)."""
+        keys: list[bytes] = []
+        values: list[bytes | None] = []
+        for bk, bv in self.blocks():
             keys += bk
             values += bv
         return keys, values

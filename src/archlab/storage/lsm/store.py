@@ -106,15 +106,15 @@ class LSMStore(FlushAndCompaction):
         self._cond = threading.Condition(self._lock)
         self._closed = False
         self._error = None
-        self._busy = False
+        self._busy = 0
         self._debt = 0.0
         self._debt_since = 0.0
         self.fs.makedirs(self.path)
         self._recover()
         self._worker = None
+        self._workers = []
         if o.background:
-            self._worker = threading.Thread(target=self._work, name="lsm-compaction", daemon=True)
-            self._worker.start()
+            self._start_workers()
 
     # ------------------------------------------------------------------ recovery
 
@@ -431,8 +431,8 @@ class LSMStore(FlushAndCompaction):
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        if self._worker is not None:
-            self._worker.join()
+        for thread in self._workers:
+            thread.join()
         try:
             if self._error is None:
                 self.wal.sync()

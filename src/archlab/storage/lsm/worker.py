@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from archlab.storage.api import StoreClosedError
 from archlab.storage.faultfs import FileHandle, FileSystem, join
-from archlab.storage.lsm.compaction import Job, Policy, Tiered, merge_runs
+from archlab.storage.lsm.compaction import Job, Policy, Tiered
 from archlab.storage.lsm.memtable import Memtable
+from archlab.storage.lsm.merge import blocks_per_read, merge_streaming
 from archlab.storage.lsm.options import LSMOptions, LSMStats
 from archlab.storage.lsm.recovery import MANIFEST, file_path
 from archlab.storage.lsm.sstable import BlockCache, TableReader, TableWriter
@@ -45,9 +47,10 @@ class FlushAndCompaction:
     _lock: threading.RLock
     _cond: threading.Condition
     _closed: bool
-    _busy: bool
+    _busy: int  # flush and compaction steps under way
     _error: BaseException | None
     _worker: threading.Thread | None
+    _workers: list[threading.Thread]
 
     # ------------------------------------------------------------------ manifest edits
 
@@ -116,10 +119,24 @@ class FlushAndCompaction:
         min_seq: int,
         max_seq: int,
     ) -> Table:
+        handle, writer = self._open_table(file_no)
+        writer.add_many(keys, values)
+        return self._finish_table(handle, writer, file_no, level, min_seq, max_seq)
+
+    def _open_table(self, file_no: int) -> tuple[FileHandle, TableWriter]:
         handle = self.fs.open(file_path(self.path, file_no, "sst"))
         o = self.options
-        writer = TableWriter(handle, o.block_bytes, o.bloom_bits_per_key)
-        writer.add_many(keys, values)
+        return handle, TableWriter(handle, o.block_bytes, o.bloom_bits_per_key)
+
+    def _finish_table(
+        self,
+        handle: FileHandle,
+        writer: TableWriter,
+        file_no: int,
+        level: int,
+        min_seq: int,
+        max_seq: int,
+    ) -> Table:
         meta = writer.finish(min_seq, max_seq)
         handle.sync()
         info = TableInfo(
@@ -146,22 +163,46 @@ class FlushAndCompaction:
         return True
 
     def _run_job(self, job: Job) -> None:
-        keys, values, read = merge_runs(job.inputs, job.drop_tombstones)
+        """Merge the job's inputs as a stream (:mod:`archlab.storage.lsm.merge`), writing output
+        tables as it goes, so memory stays bounded whatever the inputs' size."""
         tables = job.input_tables
         min_seq = min(t.info.min_seq for t in tables)
         max_seq = max(t.info.max_seq for t in tables)
+        read_before = sum(t.reader.bytes_read for t in tables)
         outputs: list[Table] = []
         per_table = self._entries_per_table(tables)
-        for start in range(0, len(keys), per_table):
-            with self._lock:
-                file_no = self.next_file
-                self.next_file += 1
-            chunk = slice(start, start + per_table)
+        current: tuple[int, FileHandle, TableWriter] | None = None
+        in_current = 0  # entries given to the current output table
+        reads = blocks_per_read(
+            len(job.inputs), self.options.block_bytes, self.options.compaction_memory_bytes
+        )
+        for keys, values in merge_streaming(job.inputs, job.drop_tombstones, blocks_per_read=reads):
+            start = 0
+            while start < len(keys):
+                if current is None:
+                    with self._lock:
+                        file_no = self.next_file
+                        self.next_file += 1
+                    current = (file_no, *self._open_table(file_no))
+                file_no, handle, writer = current
+                end = min(len(keys), start + per_table - in_current)
+                writer.add_many(keys[start:end], values[start:end])
+                in_current += end - start
+                start = end
+                if in_current >= per_table:
+                    in_current = 0
+                    outputs.append(
+                        self._finish_table(
+                            handle, writer, file_no, job.output_level, min_seq, max_seq
+                        )
+                    )
+                    current = None
+        if current is not None:
+            file_no, handle, writer = current
             outputs.append(
-                self._write_table(
-                    file_no, job.output_level, keys[chunk], values[chunk], min_seq, max_seq
-                )
+                self._finish_table(handle, writer, file_no, job.output_level, min_seq, max_seq)
             )
+        read = sum(t.reader.bytes_read for t in tables) - read_before
         if outputs:
             self.fs.sync_dir(self.path)
         with self._lock:
@@ -190,26 +231,44 @@ class FlushAndCompaction:
     def _has_compaction(self) -> bool:
         return self.policy.pick(self.version) is not None
 
-    # ------------------------------------------------------------------ the worker thread
+    # ------------------------------------------------------------------ the worker threads
 
-    def _work(self) -> None:
-        """The background thread: flush immutable memtables first, then compact."""
+    def _start_workers(self) -> None:
+        """One thread flushes, another compacts: a long compaction never holds up a flush,
+        so memtables keep draining while a merge is under way (RocksDB's separate flush and
+        compaction pools)."""
+        self._workers = [
+            threading.Thread(target=self._flush_loop, name="lsm-flush", daemon=True),
+            threading.Thread(target=self._compaction_loop, name="lsm-compaction", daemon=True),
+        ]
+        for thread in self._workers:
+            thread.start()
+        self._worker = self._workers[0]
+
+    def _flush_loop(self) -> None:
+        """Flush immutable memtables, oldest first, until closed with none left."""
+        self._loop(lambda: bool(self.imm), self._flush_oldest, drain_on_close=True)
+
+    def _compaction_loop(self) -> None:
+        """Run the jobs the policy picks; stop at close (the merge under way finishes)."""
+        self._loop(self._has_compaction, self._compact_once, drain_on_close=False)
+
+    def _loop(
+        self, pending: Callable[[], bool], step: Callable[[], object], *, drain_on_close: bool
+    ) -> None:
         try:
             while True:
                 with self._cond:
-                    while not self._closed and not self.imm and not self._has_compaction():
+                    while not self._closed and not pending():
                         self._cond.wait(0.1)
-                    if self._closed and not self.imm:
+                    if self._closed and not (drain_on_close and pending()):
                         return
-                    self._busy = True
+                    self._busy += 1
                 try:
-                    if self.imm:
-                        self._flush_oldest()
-                    elif not self._closed:
-                        self._compact_once()
+                    step()
                 finally:
                     with self._cond:
-                        self._busy = False
+                        self._busy -= 1
                         self._cond.notify_all()
         except BaseException as exc:  # a crash point or a disk error stops the store
             with self._cond:
