@@ -7,9 +7,13 @@ Byte format of a page of ``page_size`` bytes (little-endian, zero-padded to the 
                 link = the next leaf's page number (0: rightmost leaf)
     internal := header | child u32 × (n+1) | key_len u16 × n | keys
                 child i holds keys < key i ≤ keys of child i+1; link unused
+    free     := header (n = 0) | link = the next free page (0: the last)
     meta     := page 0: crc32 u32 | magic u64 | page_size u32 | root u32 | page_count u32
                 | height u32 | leaves u64 | leaf_bytes u64 | internals u64 | entries u64
-                | checkpoint u64
+                | checkpoint u64 | free_head u32 | free_pages u32
+
+Pages that deletes emptied by merging are kept on a free list threaded through their ``link``
+fields, its head in the meta page, and are reused before the file grows.
 
 The CRC covers the whole page after it, padding included, and is checked on every read from
 the file: a flipped bit raises :class:`~archlab.errors.CorruptionError` with the file and the
@@ -30,10 +34,10 @@ from zlib import crc32
 
 HEADER = struct.Struct("<IBHI")
 HEADER_SIZE = HEADER.size
-LEAF, INTERNAL = 1, 2
+LEAF, INTERNAL, FREE = 1, 2, 3
 LEAF_ENTRY_OVERHEAD = 6
 INTERNAL_ENTRY_OVERHEAD = 6  # key length u16 + child u32
-META = struct.Struct("<IQIIIIQQQQQ")
+META = struct.Struct("<IQIIIIQQQQQII")
 META_MAGIC = 0x4152_4348_4254_5245
 
 
@@ -45,7 +49,18 @@ def max_entry(page_size: int) -> int:
 class Node:
     """A decoded page (see the module docstring)."""
 
-    __slots__ = ("children", "dirty", "keys", "leaf", "link", "page_no", "ref", "used", "values")
+    __slots__ = (
+        "children",
+        "dirty",
+        "free",
+        "keys",
+        "leaf",
+        "link",
+        "page_no",
+        "ref",
+        "used",
+        "values",
+    )
 
     def __init__(
         self,
@@ -62,8 +77,20 @@ class Node:
         self.values = values
         self.children = children
         self.link = link
+        self.free = False  # on the free list: no entries, link = the next free page
         self.dirty = False
         self.ref = True
+        self.used = self.measure()
+
+    def reset(self, leaf: bool, keys: list[bytes], values: list[bytes], children: list[int],
+              link: int = 0) -> None:  # fmt: skip
+        """Make this page (a free one being reused, or a freed one) hold new contents."""
+        self.leaf = leaf
+        self.keys = keys
+        self.values = values
+        self.children = children
+        self.link = link
+        self.free = False
         self.used = self.measure()
 
     def measure(self) -> int:
@@ -78,6 +105,10 @@ class Node:
 
     def encode(self, page_size: int) -> bytes:
         n = len(self.keys)
+        if self.free:
+            rest = struct.pack("<BHI", FREE, 0, self.link)
+            rest += bytes(page_size - 4 - len(rest))
+            return struct.pack("<I", crc32(rest)) + rest
         if self.leaf:
             body = b"".join(
                 (
@@ -129,6 +160,10 @@ def decode(page_no: int, data: bytes) -> Node:
             raise ValueError("internal keys run past the page")
         keys = [data[a:b] for a, b in pairwise(ko)]
         return Node(page_no, False, keys, [], children, link)
+    if kind == FREE:
+        node = Node(page_no, True, [], [], [], link)
+        node.free = True
+        return node
     raise ValueError(f"unknown page kind {kind}")
 
 
@@ -145,6 +180,8 @@ class Meta:
     internals: int
     entries: int
     checkpoint: int
+    free_head: int = 0
+    free_pages: int = 0
 
     def encode(self) -> bytes:
         body = META.pack(
@@ -159,6 +196,8 @@ class Meta:
             self.internals,
             self.entries,
             self.checkpoint,
+            self.free_head,
+            self.free_pages,
         )[4:]
         rest = body + bytes(self.page_size - 4 - len(body))
         return struct.pack("<I", crc32(rest)) + rest

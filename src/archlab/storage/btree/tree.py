@@ -9,9 +9,11 @@ rightmost of its level and the new key went to its end (ascending inserts): then
 keeps ``rightmost_fill`` (90%, PostgreSQL's leaf fillfactor) and only the overflow moves right,
 so sequential keys pack pages ~90% full while random keys settle near ln 2 ≈ 69% (Yao).
 
-Deletes are lazy: the entry leaves its page, and pages are never merged or freed (as in
-PostgreSQL's nbtree between vacuums); a page emptied by deletes stays in the tree and is
-refilled by later inserts into its key range.
+Deletes shrink the tree (:mod:`archlab.storage.btree.rebalance`): a page left under
+``merge_threshold`` of its space (InnoDB's 50%) merges with a sibling or takes entries from it,
+parents follow, the root collapses when it has one child, and freed pages go on a free list
+that splits reuse. ``merge_threshold=0`` keeps deletes lazy, as PostgreSQL's nbtree does
+between vacuums: pages are never merged and an emptied page waits for inserts into its range.
 
 Crash safety: a write-ahead log with redo-only recovery and no-steal checkpoints. Every
 ``put``/``delete`` appends a logical record (kind, key, value; CRC-framed) to ``wal.log``
@@ -58,6 +60,7 @@ from archlab.storage.btree.page import (
     decode,
     max_entry,
 )
+from archlab.storage.btree.rebalance import DeleteRebalancing
 from archlab.storage.faultfs import FileSystem, OsFileSystem, join
 from archlab.storage.records import read_records
 from archlab.storage.wal import WriteAheadLog
@@ -77,6 +80,7 @@ class BTreeOptions:
     rightmost_fill: float = 0.9
     group_bytes: int = 1 << 20
     group_ms: float = 10.0
+    merge_threshold: float = 0.5  # InnoDB's MERGE_THRESHOLD default; 0: lazy deletes
 
     def __post_init__(self) -> None:
         if self.page_size < 512 or self.page_size > 65536 or self.page_size % 512:
@@ -85,9 +89,13 @@ class BTreeOptions:
             raise ConfigError(f"dirty_limit={self.dirty_limit}: expected 0.05 to 0.9")
         if not 0.5 <= self.rightmost_fill <= 0.98:
             raise ConfigError(f"rightmost_fill={self.rightmost_fill}: expected 0.5 to 0.98")
+        if not 0 <= self.merge_threshold <= 0.5:
+            raise ConfigError(
+                f"merge_threshold={self.merge_threshold}: expected 0 (lazy deletes) to 0.5"
+            )
 
 
-class BTreeStore:
+class BTreeStore(DeleteRebalancing):
     """A crash-safe B+-tree on real files (see the module docstring)."""
 
     engine = "btree"
@@ -113,6 +121,7 @@ class BTreeStore:
         self._closed = False
         self._scans: list[dict[int, tuple[list[bytes], list[bytes], int]]] = []
         self.splits = {"leaf": 0, "internal": 0}
+        self.merges = {"leaf": 0, "internal": 0, "redistribution": 0, "root": 0}
         self.page_writes = 0
         self.checkpoints = 0
         self.user_bytes = 0
@@ -339,15 +348,14 @@ class BTreeStore:
 
     def _split(self, path: list[tuple[Node, int]], node: Node, rightmost: bool) -> None:
         m = self.meta
-        new_no = m.page_count
-        m.page_count += 1
         if node.leaf:
             sizes = [
                 len(k) + len(v) + LEAF_ENTRY_OVERHEAD
                 for k, v in zip(node.keys, node.values, strict=True)
             ]
             cut = self._split_point(sizes, rightmost)
-            right = Node(new_no, True, node.keys[cut:], node.values[cut:], [], node.link)
+            right = self._allocate(True, node.keys[cut:], node.values[cut:], [], node.link)
+            new_no = right.page_no
             del node.keys[cut:]
             del node.values[cut:]
             node.link = new_no
@@ -360,21 +368,18 @@ class BTreeStore:
             sizes = [len(k) + INTERNAL_ENTRY_OVERHEAD for k in node.keys]
             cut = self._split_point(sizes, rightmost)
             separator = node.keys[cut]
-            right = Node(new_no, False, node.keys[cut + 1 :], [], node.children[cut + 1 :])
+            right = self._allocate(False, node.keys[cut + 1 :], [], node.children[cut + 1 :])
+            new_no = right.page_no
             del node.keys[cut:]
             del node.children[cut + 1 :]
             node.used = node.measure()
             m.internals += 1
             self.splits["internal"] += 1
-        self.pool.add(right)
         self.pool.mark_dirty(node)
         if not path:
-            root_no = m.page_count
-            m.page_count += 1
-            root = Node(root_no, False, [separator], [], [node.page_no, new_no])
-            self.pool.add(root)
+            root = self._allocate(False, [separator], [], [node.page_no, new_no])
             self.root = root
-            m.root = root_no
+            m.root = root.page_no
             m.height += 1
             m.internals += 1
             return
@@ -386,8 +391,11 @@ class BTreeStore:
         if parent.used > self.page_size:
             self._split(path, parent, rightmost and i == len(parent.children) - 2)
 
+    def _merge_threshold_bytes(self) -> float:
+        return self.options.merge_threshold * (self.page_size - HEADER_SIZE)
+
     def _remove(self, key: bytes) -> None:
-        _, leaf = self._descend(key)
+        path, leaf = self._descend(key)
         keys = leaf.keys
         i = bisect_left(keys, key)
         if i < len(keys) and keys[i] == key:
@@ -400,6 +408,8 @@ class BTreeStore:
             self.meta.leaf_bytes -= size
             self.meta.entries -= 1
             self.pool.mark_dirty(leaf)
+            if path and self.options.merge_threshold and self._underfull(leaf):
+                self._rebalance(path, leaf)
 
     def _save_for_scans(self, leaf: Node) -> None:
         for saved in self._scans:
@@ -481,7 +491,29 @@ class BTreeStore:
             count = sum(len(leaf.keys) for leaf in leaves)
             if count != self.meta.entries:
                 raise AssertionError(f"{count} entries, meta says {self.meta.entries}")
+            self._check_free_list()
             return count
+
+    def _check_free_list(self) -> None:
+        m = self.meta
+        seen: set[int] = set()
+        page_no = m.free_head
+        while page_no:
+            if page_no in seen or len(seen) > m.free_pages:
+                raise AssertionError(f"the free list loops or runs past {m.free_pages} pages")
+            node = self.pool.get(page_no)
+            if not node.free:
+                raise AssertionError(f"page {page_no} on the free list is in use")
+            seen.add(page_no)
+            page_no = node.link
+        if len(seen) != m.free_pages:
+            raise AssertionError(f"{len(seen)} pages on the free list, meta says {m.free_pages}")
+        in_tree = m.leaves + m.internals
+        if in_tree + len(seen) + 1 != m.page_count:
+            raise AssertionError(
+                f"{in_tree} pages in the tree + {len(seen)} free + the meta page != "
+                f"{m.page_count} pages in the file"
+            )
 
     def _check_node(
         self, node: Node, lo: bytes | None, hi: bytes | None, depth: int, leaves: list[Node]
@@ -521,6 +553,10 @@ class BTreeStore:
             "page_writes": self.page_writes,
             "leaf_splits": self.splits["leaf"],
             "internal_splits": self.splits["internal"],
+            "leaf_merges": self.merges["leaf"],
+            "internal_merges": self.merges["internal"],
+            "redistributions": self.merges["redistribution"],
+            "free_pages": m.free_pages,
             "avg_leaf_fill": (m.leaf_bytes - m.leaves * HEADER_SIZE) / leaf_capacity
             if leaf_capacity
             else 0.0,
