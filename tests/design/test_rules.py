@@ -273,3 +273,13 @@ def test_broken_rules_are_caught_by_the_cases(rule: str, monkeypatch: pytest.Mon
     always = replace(original, check=lambda design, est: [Hit("name", "always")])
     monkeypatch.setitem(registry, rule, always)
     assert any(rule in rule_ids(data) for _, data in QUIET[rule])
+
+
+def test_a_finding_tells_the_reader_how_to_reproduce_the_measurement() -> None:
+    from archlab.design.render import review_markdown
+
+    data = edited(requirement(dau="10M"), NO_ESTIMATE, db(longest_transaction="2h"))
+    review = reviewed(data)
+    finding = next(f for f in review.findings if f.rule == "mvcc.long_transactions")
+    assert finding.measured_by == ("storage.mvcc.bloat", "storage.mvcc.freezing")
+    assert "**measured by:** `archlab run storage.mvcc.bloat`" in review_markdown(review)

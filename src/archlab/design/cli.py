@@ -231,7 +231,7 @@ def design_rules(as_json: bool) -> None:
     if as_json:
         data = [
             {"id": r.id, "section": r.section, "severity": r.severity, "title": r.title,
-             "why": r.why, "alternative": r.alternative}
+             "why": r.why, "alternative": r.alternative, "measured_by": list(r.measured_by)}
             for r in rules
         ]  # fmt: skip
         click.echo(json.dumps(data, indent=2))
@@ -241,6 +241,7 @@ def design_rules(as_json: bool) -> None:
     table.add_column("rule", style="cyan", no_wrap=True)
     table.add_column("severity")
     table.add_column("checks for")
+    table.add_column("measured by (archlab run ...)", style="dim")
     for r in rules:
-        table.add_row(r.section, r.id, r.severity, r.title)
+        table.add_row(r.section, r.id, r.severity, r.title, ", ".join(r.measured_by))
     _console().print(table)

@@ -203,11 +203,21 @@ def _finding_panel(f: Finding) -> Panel:
         Text.assemble(("triggered by: ", "dim"), f.trigger),
         Text.assemble(("why it matters: ", "dim"), f.why),
         Text.assemble(("alternative: ", "dim"), f.alternative),
+        *(
+            [Text.assemble(("measured by: ", "dim"), _measured_by(f.measured_by))]
+            if f.measured_by
+            else []
+        ),
     )
     title = Text.assemble(
         (f.severity, SEVERITY_STYLE[f.severity]), f"  §{f.section}  {f.title}  ", (f.rule, "dim")
     )
     return Panel(body, title=title, title_align="left")
+
+
+def _measured_by(experiments: tuple[str, ...], quote: str = "") -> str:
+    """The commands that reproduce the measurements behind a finding."""
+    return ", ".join(f"{quote}archlab run {e}{quote}" for e in experiments)
 
 
 def print_review(console: Console, review: Review) -> None:
@@ -261,6 +271,7 @@ def review_markdown(review: Review) -> str:
             f"- **triggered by:** {f.trigger}",
             f"- **why it matters:** {f.why}",
             f"- **alternative:** {f.alternative}",
+            *([f"- **measured by:** {_measured_by(f.measured_by, '`')}"] if f.measured_by else []),
             "",
         ]
     if not review.findings:

@@ -44,6 +44,8 @@ class Finding:
     why: str
     alternative: str
     line: int | None = None
+    #: the experiments that measure what the rule warns about (``archlab run ID``)
+    measured_by: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +67,7 @@ class Rule:
     why: str
     alternative: str
     check: Check
+    measured_by: tuple[str, ...] = ()
 
     def findings(self, design: Design, est: Estimate) -> list[Finding]:
         return [
@@ -78,6 +81,7 @@ class Rule:
                 why=self.why,
                 alternative=hit.alternative or self.alternative,
                 line=design.line_of(hit.path),
+                measured_by=self.measured_by,
             )
             for hit in self.check(design, est)
         ]
@@ -87,16 +91,24 @@ RULES: dict[str, Rule] = {}
 
 
 def rule(
-    *, id: str, title: str, section: str, severity: Severity, why: str, alternative: str
+    *,
+    id: str,
+    title: str,
+    section: str,
+    severity: Severity,
+    why: str,
+    alternative: str,
+    measured_by: tuple[str, ...] = (),
 ) -> Callable[[Check], Check]:
-    """Register the decorated check as the rule ``id``."""
+    """Register the decorated check as the rule ``id``; ``measured_by`` names the experiments
+    whose measurements back it (a finding tells the reader to run them)."""
 
     def register(check: Check) -> Check:
         if id in RULES and RULES[id].check is not check:
             raise ValueError(f"review rule {id!r} is registered twice")
         RULES[id] = Rule(
             id, title, section, severity, " ".join(why.split()), " ".join(alternative.split()),
-            check,
+            check, measured_by,
         )  # fmt: skip
         return check
 

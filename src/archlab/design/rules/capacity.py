@@ -36,6 +36,7 @@ HAND_ESTIMATE_TOLERANCE = 2.0
     other's load, with data replicated between them and a consistency model chosen for
     cross-region writes; or agree to a lower target such as 99.99% (about 53 minutes a
     year).""",
+    measured_by=("design.regime_map",),
 )
 def five_nines_single_region(design: Design, est: Estimate) -> Iterator[Hit]:
     req = design.requirements
@@ -68,6 +69,7 @@ def five_nines_single_region(design: Design, est: Estimate) -> Iterator[Hit]:
     whatever sits in front of it.""",
     alternative="""Shard the database on a key that spreads load evenly, or put a cache in
     front of it for reads (Redis, Memcached) with the hit ratio the numbers require.""",
+    measured_by=("design.regime_map",),
 )
 def high_qps_without_shards_or_cache(design: Design, est: Estimate) -> Iterator[Hit]:
     for db in design.databases:
@@ -110,6 +112,7 @@ def high_qps_without_shards_or_cache(design: Design, est: Estimate) -> Iterator[
     consistent with the database (invalidation, expiry) and one more component to run.""",
     alternative="""Add an in-memory cache (Redis, Memcached or in-process) sized for the
     hot set.""",
+    measured_by=("design.regime_map",),
 )
 def low_latency_without_memory_cache(design: Design, est: Estimate) -> Iterator[Hit]:
     req = design.requirements
@@ -138,6 +141,7 @@ def low_latency_without_memory_cache(design: Design, est: Estimate) -> Iterator[
     Replication adds copies, not room.""",
     alternative="""Shard the database, or keep bulk data in a distributed file or object
     store (S3, HDFS) and only metadata in the database.""",
+    measured_by=("design.regime_map",),
 )
 def large_data_on_one_database(design: Design, est: Estimate) -> Iterator[Hit]:
     for db in design.databases:
@@ -167,6 +171,7 @@ def large_data_on_one_database(design: Design, est: Estimate) -> Iterator[Hit]:
     where the numbers demand it.""",
     alternative="""One primary with replicas, with the shard key chosen and documented for
     when traffic or data approach the thresholds.""",
+    measured_by=("design.regime_map",),
 )
 def premature_sharding(design: Design, est: Estimate) -> Iterator[Hit]:
     for db in design.databases:
@@ -193,6 +198,7 @@ def premature_sharding(design: Design, est: Estimate) -> Iterator[Hit]:
     whether the data fits in memory, what bandwidth the edge needs. A figure off by more
     than a factor of two can put the design in the wrong Table 1 regime.""",
     alternative="""Use the computed figure, or correct the requirement it derives from.""",
+    measured_by=("design.regime_map",),
 )
 def hand_estimate_off(design: Design, est: Estimate) -> Iterator[Hit]:
     computed = est.to_dict()

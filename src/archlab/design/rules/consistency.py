@@ -34,6 +34,7 @@ WEAK_FOR_MONEY = frozenset({"eventual", "causal"})
     strictly serializable, transactions (a single-leader relational database, or a
     Spanner-style system across regions); reserve eventual consistency for derived views
     such as statements and analytics.""",
+    measured_by=("sim.serializable_not_linearizable", "sim.linearizable_not_serializable"),
 )
 def eventual_money(design: Design, est: Estimate) -> Iterator[Hit]:
     for db in design.databases:
@@ -55,6 +56,7 @@ def eventual_money(design: Design, est: Estimate) -> Iterator[Hit]:
     compensating transaction that undoes it if a later step fails, run by an orchestrator
     or by events. It favours availability over isolation, so design for the intermediate
     states being visible (pending states, idempotent steps).""",
+    measured_by=("txn.twopc_blocking", "txn.partition_availability"),
 )
 def two_phase_commit_high_availability(design: Design, est: Estimate) -> Iterator[Hit]:
     target = design.requirements.availability
@@ -88,6 +90,7 @@ def two_phase_commit_high_availability(design: Design, est: Estimate) -> Iterato
     deleted items.""",
     alternative="""A sequence CRDT (RGA-style, as in Yjs or Automerge) with tombstone garbage
     collection; keep OT only for always-online editing through a central server.""",
+    measured_by=("collab.offline_convergence",),
 )
 def ot_offline_first(design: Design, est: Estimate) -> Iterator[Hit]:
     collab = design.collaboration

@@ -29,6 +29,7 @@ BURSTY_PEAK_FACTOR = 5.0
     the decision (memory and a collector tier to run).""",
     alternative="""Tail-based sampling in a collector: keep every trace with an error status
     or high latency, sample the rest probabilistically.""",
+    measured_by=("observability.sampling",),
 )
 def head_sampling_loses_errors(design: Design, est: Estimate) -> Iterator[Hit]:
     tracing = design.tracing
@@ -61,6 +62,7 @@ def head_sampling_loses_errors(design: Design, est: Estimate) -> Iterator[Hit]:
     alternative="""A bounded pool or concurrency limit per dependency (thread_pool:
     per_dependency), with timeouts and circuit breakers, each sized from that dependency's
     call rate and latency.""",
+    measured_by=("resilience.bulkhead",),
 )
 def shared_thread_pool(design: Design, est: Estimate) -> Iterator[Hit]:
     for service in design.services:
@@ -88,6 +90,7 @@ def shared_thread_pool(design: Design, est: Estimate) -> Iterator[Hit]:
     alternative="""Give endpoints priority classes (for example critical, normal, background)
     and, under congestion, shed from the lowest class first, reserving a share of capacity
     (such as 20%) for critical requests; keep per-client rate limits in front.""",
+    measured_by=("resilience.load_shedding",),
 )
 def no_load_shedding(design: Design, est: Estimate) -> Iterator[Hit]:
     peak = design.requirements.peak_factor

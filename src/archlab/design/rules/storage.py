@@ -36,6 +36,7 @@ FREEZE_MAX_AGE_XIDS = 200_000_000  # PostgreSQL's autovacuum_freeze_max_age defa
     alternative="""Keep coordination-free IDs that sort by creation time: UUIDv7, ULID or
     KSUID (a timestamp prefix, random bits after it), or Snowflake IDs if assigning machine
     IDs is acceptable. Inserts then append near the right edge of the index.""",
+    measured_by=("storage.uuid_keys", "ids.btree_locality"),
 )
 def random_keys_on_btree(design: Design, est: Estimate) -> Iterator[Hit]:
     for db in design.databases:
@@ -65,6 +66,7 @@ def random_keys_on_btree(design: Design, est: Estimate) -> Iterator[Hit]:
     idle_in_transaction_session_timeout and statement_timeout, run long reports on a replica
     or an exported snapshot; monitor the oldest xmin and tune autovacuum and
     autovacuum_freeze_max_age.""",
+    measured_by=("storage.mvcc.bloat", "storage.mvcc.freezing"),
 )
 def long_transactions(design: Design, est: Estimate) -> Iterator[Hit]:
     for db in design.databases:
@@ -98,6 +100,7 @@ def long_transactions(design: Design, est: Estimate) -> Iterator[Hit]:
     hold the key. Without them each lookup pays the full read amplification.""",
     alternative="""Enable Bloom filters (about 10 bits per key, roughly 1.25 bytes of memory
     per key), or prefix filters that match the lookup pattern.""",
+    measured_by=("storage.bloom_filters",),
 )
 def point_reads_without_bloom_filters(design: Design, est: Estimate) -> Iterator[Hit]:
     for db in design.databases:
@@ -125,6 +128,7 @@ def point_reads_without_bloom_filters(design: Design, est: Estimate) -> Iterator
     alternative="""Tiered (size-tiered or universal) compaction, accepting more sorted runs per
     read and more space amplification; or keep leveled and budget disk bandwidth for about
     10x write amplification.""",
+    measured_by=("storage.compaction_styles",),
 )
 def leveled_compaction_for_writes(design: Design, est: Estimate) -> Iterator[Hit]:
     for db in design.databases:
