@@ -104,6 +104,34 @@ TRIGGERS: dict[str, list[tuple[str, Data]]] = {
                               drop("design.endpoints.0.priority"),
                               drop("design.endpoints.1.priority"))),
     ],
+    "network.dns_failover_long_ttl": [
+        ("5 min TTL", edited(put("architecture.regions", {
+            "count": 2, "mode": "active-passive", "failover": "dns", "dns_ttl": "5min"}))),
+        ("default TTL", edited(put("architecture.regions", {
+            "count": 3, "mode": "active-active", "failover": "dns"}))),
+    ],
+    "security.service_calls_trust_the_network": [
+        ("network", edited(put("components.services.0.identity", "network"))),
+        ("none", edited(put("components.services.0.identity", "none"))),
+    ],
+    "streaming.exactly_once_without_idempotence": [
+        ("log", edited(put("components.queues", [
+            {"name": "events", "kind": "log", "delivery": "exactly-once"}]))),
+    ],
+    "streaming.queue_without_dead_letter": [
+        ("work queue", edited(put("components.queues", [{"name": "jobs", "kind": "queue"}]))),
+    ],
+    "llm.static_batching": [
+        ("static", edited(put("components.model_servers", [
+            {"name": "chat", "batching": "static"}]))),
+    ],
+    "llm.contiguous_kv_cache": [
+        ("contiguous", edited(put("components.model_servers", [
+            {"name": "chat", "kv_cache": "contiguous"}]))),
+    ],
+    "cases.hot_key_without_coalescing": [
+        ("hot keys", edited(db(hot_keys=True))),
+    ],
 }  # fmt: skip
 
 # rule id -> designs close to a trigger that must not trigger it
@@ -206,6 +234,42 @@ QUIET: dict[str, list[tuple[str, Data]]] = {
     "overload.no_load_shedding": [
         ("bursty with shedding and classes", edited(requirement(bursty=True))),
         ("steady traffic", edited(put("scale.load_shedding", False))),
+    ],
+    "network.dns_failover_long_ttl": [
+        ("1 min TTL", edited(put("architecture.regions", {
+            "count": 2, "mode": "active-passive", "failover": "dns", "dns_ttl": "60s"}))),
+        ("anycast", edited(put("architecture.regions", {
+            "count": 2, "mode": "active-active", "failover": "anycast"}))),
+        ("one region", edited(put("architecture.regions", {
+            "count": 1, "mode": "single", "failover": "dns", "dns_ttl": "1h"}))),
+    ],
+    "security.service_calls_trust_the_network": [
+        ("mtls", edited()),
+        ("token", edited(put("components.services.0.identity", "token"))),
+        ("no dependencies", edited(put("components.services.0", {
+            "name": "api", "dependencies": [], "identity": "none"}))),
+    ],
+    "streaming.exactly_once_without_idempotence": [
+        ("idempotent", edited(put("components.queues", [
+            {"name": "events", "kind": "log", "delivery": "exactly-once",
+             "idempotent_producer": True}]))),
+        ("at least once", edited(put("components.queues", [{"name": "events", "kind": "log"}]))),
+    ],
+    "streaming.queue_without_dead_letter": [
+        ("dead letter", edited(put("components.queues", [
+            {"name": "jobs", "kind": "queue", "dead_letter": True}]))),
+        ("a log", edited(put("components.queues", [{"name": "events", "kind": "log"}]))),
+    ],
+    "llm.static_batching": [
+        ("continuous", edited(put("components.model_servers", [{"name": "chat"}]))),
+    ],
+    "llm.contiguous_kv_cache": [
+        ("paged", edited(put("components.model_servers", [
+            {"name": "chat", "kv_cache": "paged", "batching": "static"}]))),
+    ],
+    "cases.hot_key_without_coalescing": [
+        ("coalesced", edited(db(hot_keys=True, coalescing=True))),
+        ("no hot keys", edited(db(coalescing=False))),
     ],
 }  # fmt: skip
 

@@ -32,6 +32,14 @@ def error_for(data: Data) -> str:
         (edited(db(shards="4")), ["shards", "found '4'"]),
         (edited(db(mvcc="yes please")), ["mvcc", "expected true or false"]),
         (edited(db(bloom_filters=False)), ["bloom_filters", "LSM only"]),
+        (edited(put("architecture.regions.dns_ttl", "5min")), [
+            "architecture.regions.dns_ttl", "no dns_ttl unless failover is dns"]),
+        (edited(put("components.services.0.identity", "trusted")), [
+            "components.services[0].identity", "expected one of unspecified, mtls"]),
+        (edited(put("components.model_servers", [{"name": "m", "batching": "dynamic"}])), [
+            "components.model_servers[0].batching", "static, continuous"]),
+        (edited(put("components.queues", [{"name": "q", "kind": "log", "delivery": "once"}])), [
+            "components.queues[0].delivery", "exactly-once"]),
         (edited(requirement(read_size="1kb")), ["requirements.read_size", "bits", "found '1kb'"]),
         (edited(requirement(retention=365)), ["requirements.retention", "duration with a unit"]),
         (edited(requirement(availability=99.99)), ["requirements.availability",

@@ -11,7 +11,8 @@ holds what it describes once validated (:mod:`archlab.design.parse` reads the fi
 * ``design`` (D): the API's endpoints (method, idempotency, TLS 0-RTT, priority class), the
   ID scheme and, for collaborative editors, the conflict-resolution algorithm.
 * ``architecture`` (A): regions and cross-service transactions (2PC or saga).
-* ``components`` (L): load balancers, caches, databases, queues, object stores, services.
+* ``components`` (L): load balancers, caches, databases, queues, object stores, services,
+  model servers.
 * ``scale`` (S): rate limits, load shedding and priority classes, trace sampling.
 
 Every element keeps the dotted path of the field it came from, so a review finding can say
@@ -54,6 +55,13 @@ TXN_PROTOCOLS = ("2pc", "saga", "local")
 THREAD_POOLS = ("shared", "per_dependency")
 SAMPLING = ("head", "tail", "all", "none")
 COLLAB_ALGORITHMS = ("none", "ot", "crdt")
+FAILOVERS = ("none", "dns", "anycast")
+SERVICE_IDENTITIES = ("unspecified", "mtls", "token", "network", "none")
+#: Identities that rest on where a request comes from, not on who sends it.
+NETWORK_TRUST = frozenset({"network", "none"})
+DELIVERIES = ("at-most-once", "at-least-once", "exactly-once")
+BATCHING = ("static", "continuous")
+KV_CACHES = ("contiguous", "paged")
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,8 @@ class Regions:
     count: int = 1
     mode: str = "single"
     path: str = "architecture.regions"
+    failover: str = "none"  # how clients are moved off a failed region: dns | anycast
+    dns_ttl_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,8 @@ class Database:
     holds_money: bool = False
     share_of_reads: float = 1.0
     share_of_writes: float = 1.0
+    hot_keys: bool = False  # a few keys take much of the reads (a popular channel, 10.2)
+    coalescing: bool = False  # concurrent reads of one key share one query
 
     @property
     def sharded(self) -> bool:
@@ -139,6 +151,9 @@ class Queue:
     kind: str
     path: str
     product: str | None = None
+    delivery: str = "at-least-once"
+    idempotent_producer: bool = False
+    dead_letter: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,6 +170,17 @@ class Service:
     thread_pool: str
     path: str
     thread_pool_given: bool = True
+    identity: str = "unspecified"  # how callees know who calls: mtls | token | network | none
+
+
+@dataclass(frozen=True)
+class ModelServer:
+    """An LLM inference server (codex 8.2)."""
+
+    name: str
+    batching: str
+    kv_cache: str
+    path: str
 
 
 @dataclass(frozen=True)
@@ -193,6 +219,7 @@ class Design:
     queues: tuple[Queue, ...] = ()
     object_stores: tuple[ObjectStore, ...] = ()
     services: tuple[Service, ...] = ()
+    model_servers: tuple[ModelServer, ...] = ()
     rate_limits: tuple[RateLimit, ...] = ()
     load_shedding: bool = False
     priority_classes: tuple[str, ...] = ()

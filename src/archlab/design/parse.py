@@ -79,21 +79,25 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "design.endpoints[]": ("name", "method", "route", "idempotent", "zero_rtt", "priority"),
     "design.collaboration": ("algorithm", "offline_first"),
     "architecture": ("regions", "transactions"),
-    "architecture.regions": ("count", "mode"),
+    "architecture.regions": ("count", "mode", "failover", "dns_ttl"),
     "architecture.transactions[]": ("name", "services", "protocol"),
     "components": (
         "load_balancers", "caches", "databases", "queues", "object_stores", "services",
+        "model_servers",
     ),
     "components.load_balancers[]": ("name", "layer", "protocol"),
     "components.caches[]": ("name", "kind"),
     "components.databases[]": (
         "name", "engine", "product", "mvcc", "shards", "replicas", "consistency", "id_scheme",
         "bloom_filters", "compaction", "read_pattern", "longest_transaction", "holds_money",
-        "share_of_reads", "share_of_writes",
+        "share_of_reads", "share_of_writes", "hot_keys", "coalescing",
     ),
-    "components.queues[]": ("name", "kind", "product"),
+    "components.queues[]": (
+        "name", "kind", "product", "delivery", "idempotent_producer", "dead_letter",
+    ),
     "components.object_stores[]": ("name", "kind"),
-    "components.services[]": ("name", "dependencies", "thread_pool"),
+    "components.services[]": ("name", "dependencies", "thread_pool", "identity"),
+    "components.model_servers[]": ("name", "batching", "kv_cache"),
     "scale": ("rate_limits", "load_shedding", "priority_classes", "tracing"),
     "scale.rate_limits[]": ("name", "scope", "limit"),
     "scale.tracing": ("sampling", "rate"),
@@ -158,6 +162,7 @@ def parse_design(data: Any, lines: Lines) -> m.Design:
         queues=tuple(_named(comps, "queues", _queue)),
         object_stores=tuple(_named(comps, "object_stores", _object_store)),
         services=tuple(_named(comps, "services", _service)),
+        model_servers=tuple(_named(comps, "model_servers", _model_server)),
         rate_limits=tuple(_named(scale, "rate_limits", _rate_limit)),
         load_shedding=scale.boolean("load_shedding", False),
         priority_classes=priority_classes,
@@ -251,7 +256,12 @@ def _regions(section: Section) -> m.Regions:
     if (mode == "single") != (count == 1):
         expected = "mode single" if count == 1 else "mode active-passive or active-active"
         raise section.fail("mode", f"{expected} for {count} region(s)", mode)
-    return m.Regions(count=count, mode=mode, path=dotted(section.path))
+    failover = section.choice("failover", m.FAILOVERS, "none")
+    ttl = section.quantity("dns_ttl", units.parse_duration, 300.0)
+    if section.has("dns_ttl") and failover != "dns":
+        raise section.fail("dns_ttl", "no dns_ttl unless failover is dns", section.raw("dns_ttl"))
+    return m.Regions(count=count, mode=mode, path=dotted(section.path), failover=failover,
+                     dns_ttl_s=ttl)  # fmt: skip
 
 
 def _transactions(arch: Section) -> list[m.Transaction]:
@@ -317,6 +327,8 @@ def _database(item: Section, name: str, path: str) -> m.Database:
         holds_money=item.boolean("holds_money", False),
         share_of_reads=item.quantity("share_of_reads", units.parse_fraction, 1.0),
         share_of_writes=item.quantity("share_of_writes", units.parse_fraction, 1.0),
+        hot_keys=item.boolean("hot_keys", False),
+        coalescing=item.boolean("coalescing", False),
     )
 
 
@@ -324,6 +336,16 @@ def _queue(item: Section, name: str, path: str) -> m.Queue:
     return m.Queue(
         name=name, kind=item.choice("kind", m.QUEUE_KINDS), path=path,
         product=item.optional_string("product"),
+        delivery=item.choice("delivery", m.DELIVERIES, "at-least-once"),
+        idempotent_producer=item.boolean("idempotent_producer", False),
+        dead_letter=item.boolean("dead_letter", False),
+    )  # fmt: skip
+
+
+def _model_server(item: Section, name: str, path: str) -> m.ModelServer:
+    return m.ModelServer(
+        name=name, batching=item.choice("batching", m.BATCHING, "continuous"),
+        kv_cache=item.choice("kv_cache", m.KV_CACHES, "paged"), path=path,
     )  # fmt: skip
 
 
@@ -338,6 +360,7 @@ def _service(item: Section, name: str, path: str) -> m.Service:
         thread_pool=item.choice("thread_pool", m.THREAD_POOLS, "shared"),
         path=path,
         thread_pool_given=item.has("thread_pool"),
+        identity=item.choice("identity", m.SERVICE_IDENTITIES, "unspecified"),
     )
 
 

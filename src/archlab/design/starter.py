@@ -76,6 +76,8 @@ architecture:
   regions:                         # where it runs (five nines need active-active, Table 1)
     count: 1                       # how many regions serve it
     mode: single                   # single | active-passive | active-active
+    # failover: anycast            # none | dns | anycast: how clients leave a failed region (3.2)
+    # dns_ttl: 60s                 # with failover: dns, how long resolvers may keep the old address
   transactions: []                 # across services, e.g.
   #  - name: place order
   #    services: [orders, payments]
@@ -107,13 +109,19 @@ components:
       holds_money: false           # balances or ledger entries (2.1, 5.1)
       share_of_reads: 100%         # share of the estimated reads that reach this database
       share_of_writes: 100%        # share of the estimated writes (and bytes) it stores
+      # hot_keys: true             # a few keys take much of the reads (10.2)
+      # coalescing: true           # concurrent reads of one key share one query (10.2)
   queues: []                       # e.g. - {name: events, kind: log, product: kafka}
                                    # kind: log (replayable) | queue (deleted once acked)
+                                   # delivery: at-most-once | at-least-once | exactly-once
+                                   # idempotent_producer: true, dead_letter: true (7.1, 7.2)
   object_stores: []                # e.g. - {name: blobs, kind: s3}  (s3 gcs azure_blob hdfs other)
   services:                        # the services that call other components
     - name: api
       dependencies: [main, hot-items]   # what it calls (any names)
       thread_pool: per_dependency  # shared | per_dependency (bulkheads, 9.2)
+      identity: mtls               # mtls | token | network | none: who is calling? (9.4)
+  model_servers: []                # e.g. - {name: chat, batching: continuous, kv_cache: paged}
 
 # --- S: Scale and operate it ---------------------------------------------------------------
 scale:

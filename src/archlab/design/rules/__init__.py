@@ -3,7 +3,14 @@ them all in :data:`~archlab.design.rules.base.RULES`."""
 
 from __future__ import annotations
 
-from archlab.design.rules import capacity, consistency, network, operations, storage
+from archlab.design.rules import (
+    capacity,
+    consistency,
+    network,
+    operations,
+    platform,
+    storage,
+)
 from archlab.design.rules.base import RULES, SEVERITIES, Finding, Hit, Rule, Severity
 
 __all__ = [
@@ -17,5 +24,6 @@ __all__ = [
     "consistency",
     "network",
     "operations",
+    "platform",
     "storage",
 ]

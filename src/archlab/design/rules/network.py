@@ -26,6 +26,7 @@ from archlab.design.rules.base import Hit, rule
     payloads, keeping one connection end to end at much higher throughput.""",
     alternative="""A layer 4 balancer for this ingress; keep layer 7 where requests must be
     routed by content (microservice routing by URL path).""",
+    measured_by=("net.l4_vs_l7",),
 )
 def l7_for_raw_tcp(design: Design, est: Estimate) -> Iterator[Hit]:
     for lb in design.load_balancers:
@@ -46,6 +47,7 @@ def l7_for_raw_tcp(design: Design, est: Estimate) -> Iterator[Hit]:
     alternative="""Accept 0-RTT only on idempotent requests such as GETs; elsewhere refuse
     early data (the server answers 425 Too Early and the client retries after the
     handshake), or make the operation idempotent with a key the server deduplicates.""",
+    measured_by=("security.zero_rtt_replay",),
 )
 def zero_rtt_not_idempotent(design: Design, est: Estimate) -> Iterator[Hit]:
     for ep in design.endpoints:
