@@ -7,5 +7,17 @@ from archlab.security.measure_jwt_gateway import (
     judge_jwt_gateway,
     jwt_gateway,
 )
+from archlab.security.measure_mtls_identity import (
+    MtlsIdentityMeasurement,
+    judge_mtls_identity,
+    mtls_identity,
+)
 
-__all__ = ["JwtGatewayMeasurement", "judge_jwt_gateway", "jwt_gateway"]
+__all__ = [
+    "JwtGatewayMeasurement",
+    "MtlsIdentityMeasurement",
+    "judge_jwt_gateway",
+    "judge_mtls_identity",
+    "jwt_gateway",
+    "mtls_identity",
+]

@@ -1,0 +1,212 @@
+"""``archlab zero-trust`` and ``archlab security``: the identity mesh and the token checks (9.4)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from archlab.errors import InputFormatError
+
+
+@click.group("zero-trust")
+def zero_trust() -> None:
+    """Service identity with SPIFFE-style SVIDs and mTLS between services (codex 9.4).
+
+    \b
+    Examples:
+      archlab zero-trust demo --seconds 10 --ttl 4
+      archlab zero-trust issue --name orders --out ./svid
+      archlab zero-trust verify ./svid/svid.pem --bundle ./svid/bundle.pem
+    """
+
+
+@zero_trust.command("demo")
+@click.option(
+    "--seconds",
+    type=click.FloatRange(1, 600),
+    default=8.0,
+    show_default=True,
+    help="How long the services keep calling each other.",
+)
+@click.option(
+    "--ttl",
+    type=click.FloatRange(2, 3600),
+    default=4.0,
+    show_default=True,
+    help="SVID lifetime in seconds (rotated at half).",
+)
+def demo(seconds: float, ttl: float) -> None:
+    """Three services (frontend -> orders -> payments) calling each other over mTLS.
+
+    The SVIDs come from a workload API on a Unix socket that attests this process by its
+    uid and pid; they rotate at half their lifetime while the calls go on. The demo also
+    shows a call the policy forbids (frontend -> payments) and a revoked CA.
+    """
+    from archlab.security.mtls import CallFailed, call
+    from archlab.security.zero_trust import POLICY, Mesh
+
+    async def run(workdir: Path) -> None:
+        mesh = Mesh(workdir, ttl_s=ttl)
+        await mesh.start()
+        try:
+            click.echo(
+                f"trust domain {mesh.authority.trust_domain}; workload API {mesh.socket_path}"
+            )
+            for server, callers in POLICY.items():
+                click.echo(
+                    f"  {server} on 127.0.0.1:{mesh.port(server)} admits {', '.join(callers)}"
+                )
+            frontend = mesh.identities["frontend"]
+            try:
+                await call(frontend, mesh.port("payments"), mesh.id("payments"), "/charge")
+            except CallFailed as exc:
+                click.echo(f"frontend -> payments directly: refused ({exc})")
+            deadline, ok, failed, seen = time.monotonic() + seconds, 0, 0, 0
+            while time.monotonic() < deadline:
+                try:
+                    answer = await call(frontend, mesh.port("orders"), mesh.id("orders"), "/place")
+                    ok += 1
+                    if ok == 1:
+                        charged_by = answer["payment"]["server"]
+                        click.echo(f"frontend -> orders -> payments: placed, by {charged_by}")
+                except CallFailed as exc:
+                    failed += 1
+                    click.echo(f"call failed: {exc}")
+                generation = frontend.generation
+                if generation != seen:
+                    seen = generation
+                    expires = dt.datetime.fromtimestamp(frontend.svid.not_after, dt.UTC)
+                    serial = f"{frontend.svid.leaf().serial_number:x}"[:12]
+                    click.echo(
+                        f"SVID generation {generation}: serial {serial}…, expires {expires:%X}"
+                    )
+                await asyncio.sleep(0.05)
+            click.echo(
+                f"{ok} calls answered, {failed} failed, {mesh.charges} charges, "
+                f"{mesh.rotator.rotations if mesh.rotator else 0} rotations"
+            )
+        finally:
+            await mesh.close()
+
+    with tempfile.TemporaryDirectory(prefix="archlab-zt-") as tmp:
+        asyncio.run(run(Path(tmp)))
+
+
+@zero_trust.command("issue")
+@click.option("--trust-domain", default="prod.archlab.test", show_default=True)
+@click.option("--ns", "namespace", default="shop", show_default=True)
+@click.option("--name", required=True, help="The workload's service account name.")
+@click.option("--ttl", type=click.FloatRange(1), default=3600.0, show_default=True, help="Seconds.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def issue(trust_domain: str, namespace: str, name: str, ttl: float, out: Path) -> None:
+    """Create a trust domain and write one SVID (svid.pem, key.pem) and its bundle.pem."""
+    from archlab.security.spiffe import TrustDomainAuthority
+
+    authority = TrustDomainAuthority(trust_domain, time.time)
+    svid = authority.issue(authority.id(namespace, name), ttl)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "svid.pem").write_bytes(svid.chain_pem)
+    (out / "key.pem").touch(mode=0o600)
+    (out / "key.pem").write_bytes(svid.key_pem)
+    (out / "bundle.pem").write_bytes(authority.bundle_pem())
+    click.echo(f"{svid.spiffe_id} -> {out}/svid.pem (expires in {ttl:.0f} s)")
+
+
+@zero_trust.command("verify")
+@click.argument("chain", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
+@click.option("--at", type=float, default=None, help="Unix time to verify at (default: now).")
+def verify(chain: Path, bundle: Path, at: float | None) -> None:
+    """Verify an X.509-SVID chain against a trust bundle and print its SPIFFE ID.
+
+    Exit 2 with one line when a file is not PEM or the chain does not verify.
+    """
+    from archlab.security.spiffe import IdentityError, load_certificates, verify_svid
+
+    for path in (chain, bundle):
+        try:
+            load_certificates(path.read_bytes(), str(path))
+        except IdentityError as exc:
+            raise InputFormatError(path, "not PEM certificates") from exc
+    try:
+        spiffe_id = verify_svid(
+            chain.read_bytes(), bundle.read_bytes(), time.time() if at is None else at
+        )
+    except IdentityError as exc:
+        raise InputFormatError(chain, str(exc)) from exc
+    click.echo(str(spiffe_id))
+
+
+@click.group("security")
+def security() -> None:
+    """Access tokens at a resource server (codex 9.4): check one, or run the battery.
+
+    \b
+    Examples:
+      archlab security battery
+      archlab security check-token TOKEN --jwks jwks.json --issuer https://idp.test --audience https://api.test
+    """
+
+
+@security.command("battery")
+def battery() -> None:
+    """Send the negative battery and valid tokens through the gateway; print each status."""
+    from archlab.security.measure_jwt_gateway import judge_jwt_gateway, measure
+
+    measured, attacks, valid = asyncio.run(measure())
+    for case in attacks + valid:
+        mark = "ok " if case.status == case.expected else "BAD"
+        click.echo(f"{mark} {case.name:28} {case.status}  {case.reason or 'accepted'}")
+    click.echo(judge_jwt_gateway(measured).reason)
+
+
+@security.command("check-token")
+@click.argument("token")
+@click.option(
+    "--jwks",
+    "jwks_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+)
+@click.option("--issuer", required=True)
+@click.option("--audience", required=True)
+@click.option("--leeway", type=click.FloatRange(0, 300), default=30.0, show_default=True)
+def check_token(token: str, jwks_path: Path, issuer: str, audience: str, leeway: float) -> None:
+    """Validate an access token offline against a JWKS file; print its subject and scopes.
+
+    Exit 2 with one line when the JWKS cannot be read or the token is rejected.
+    """
+    from archlab.security.jwks import JwksCache, parse_jwks
+    from archlab.security.tokens import AccessTokenValidator, TokenRejected, ValidatorPolicy
+
+    document = jwks_path.read_bytes()
+    try:
+        parse_jwks(document)
+    except TokenRejected as exc:
+        raise InputFormatError(jwks_path, exc.reason) from exc
+
+    async def fetch() -> bytes:
+        return document
+
+    cache = JwksCache(fetch, time.time)
+    validator = AccessTokenValidator(
+        ValidatorPolicy(issuer, audience, leeway_s=leeway), cache, time.time
+    )
+    try:
+        access = asyncio.run(validator.validate(token.strip()))
+    except TokenRejected as exc:
+        where = jwks_path if exc.status == 503 else "token"
+        raise InputFormatError(where, exc.reason) from exc
+    click.echo(
+        json.dumps(
+            {"sub": access.subject, "client_id": access.client_id, "scope": sorted(access.scopes)}
+        )
+    )
