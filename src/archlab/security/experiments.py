@@ -12,12 +12,20 @@ from archlab.security.measure_mtls_identity import (
     judge_mtls_identity,
     mtls_identity,
 )
+from archlab.security.measure_zero_rtt_replay import (
+    ZeroRttReplayMeasurement,
+    judge_zero_rtt_replay,
+    zero_rtt_replay,
+)
 
 __all__ = [
     "JwtGatewayMeasurement",
     "MtlsIdentityMeasurement",
+    "ZeroRttReplayMeasurement",
     "judge_jwt_gateway",
     "judge_mtls_identity",
+    "judge_zero_rtt_replay",
     "jwt_gateway",
     "mtls_identity",
+    "zero_rtt_replay",
 ]
