@@ -12,6 +12,11 @@ from archlab.security.measure_mtls_identity import (
     judge_mtls_identity,
     mtls_identity,
 )
+from archlab.security.measure_tls_handshakes import (
+    TlsHandshakesMeasurement,
+    judge_tls_handshakes,
+    tls_handshakes,
+)
 from archlab.security.measure_zero_rtt_replay import (
     ZeroRttReplayMeasurement,
     judge_zero_rtt_replay,
@@ -21,11 +26,14 @@ from archlab.security.measure_zero_rtt_replay import (
 __all__ = [
     "JwtGatewayMeasurement",
     "MtlsIdentityMeasurement",
+    "TlsHandshakesMeasurement",
     "ZeroRttReplayMeasurement",
     "judge_jwt_gateway",
     "judge_mtls_identity",
+    "judge_tls_handshakes",
     "judge_zero_rtt_replay",
     "jwt_gateway",
     "mtls_identity",
+    "tls_handshakes",
     "zero_rtt_replay",
 ]
