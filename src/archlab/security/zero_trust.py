@@ -11,6 +11,8 @@ trust domain gets no further than the handshake. :class:`Mesh` runs it in one ev
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ NAMESPACE = "shop"
 SERVICES = ("frontend", "orders", "payments")
 #: Who may call whom: server -> the callers it admits.
 POLICY = {"orders": ("frontend",), "payments": ("orders",)}
+#: sockaddr_un holds 108 bytes on Linux, the terminating NUL included.
+UNIX_PATH_MAX = 100
 
 
 class Mesh:
@@ -31,6 +35,10 @@ class Mesh:
 
     def __init__(self, workdir: Path, ttl_s: float = 60.0) -> None:
         self.authority = TrustDomainAuthority(TRUST_DOMAIN, time.time)
+        self._short_dir: str | None = None
+        if len(str(workdir / "workload.sock")) > UNIX_PATH_MAX:  # a Unix socket path is short
+            self._short_dir = tempfile.mkdtemp(prefix="archlab-zt-")
+            workdir = Path(self._short_dir)
         self.socket_path = workdir / "workload.sock"
         self.agent = WorkloadApiServer(self.authority, self.socket_path, ttl_s)
         self.identities: dict[str, TlsIdentity] = {}
@@ -79,3 +87,5 @@ class Mesh:
         for server in self.servers.values():
             await server.close()
         await self.agent.close()
+        if self._short_dir is not None:
+            shutil.rmtree(self._short_dir, ignore_errors=True)
