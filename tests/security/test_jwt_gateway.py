@@ -284,3 +284,40 @@ def test_discovery_document_points_at_the_endpoints() -> None:
     doc = asyncio.run(run())
     assert doc["issuer"] == ISSUER and doc["jwks_uri"] == f"{ISSUER}/jwks.json"
     assert doc["code_challenge_methods_supported"] == ["S256"]
+
+
+def test_over_real_http_the_gateway_discovers_the_idp_and_checks_tokens() -> None:
+    from archlab.security.serve import ServedGateway
+
+    async def run() -> tuple[int, dict[str, Any], int, int, int]:
+        served = ServedGateway()
+        await served.start()
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as http:
+                form = {
+                    "grant_type": "client_credentials",
+                    "client_id": "reporting",
+                    "client_secret": "reporting-secret",
+                }
+                token = (await http.post(f"{served.idp.issuer}/token", data=form)).json()[
+                    "access_token"
+                ]
+                auth = {"Authorization": f"Bearer {token}"}
+                ok = await http.get(f"{served.gateway_url}/accounts", headers=auth)
+                scope = await http.post(f"{served.gateway_url}/transfers", headers=auth)
+                served.idp.rotate_key()
+                served.idp.retire_keys(keep=1)  # the key that signed `token` is withdrawn
+                cached = await http.get(f"{served.gateway_url}/accounts", headers=auth)
+                await served.jwks.refresh()  # what the TTL's expiry does
+                stale = await http.get(f"{served.gateway_url}/accounts", headers=auth)
+                codes = (scope.status_code, cached.status_code, stale.status_code)
+                return ok.status_code, ok.json(), *codes
+        finally:
+            await served.stop()
+
+    ok, body, scope, cached, stale = asyncio.run(run())
+    assert ok == 200 and body["identity"]["subject"] == "reporting"
+    assert scope == 403
+    # a withdrawn key is honoured until the cache refreshes (the price of caching: up to its
+    # TTL, since only unknown kids force a refetch); after the refresh the token is refused
+    assert cached == 200 and stale == 401

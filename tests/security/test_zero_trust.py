@@ -201,3 +201,56 @@ def test_the_demo_runs_three_services(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "frontend -> payments directly: refused" in result.output
     assert "0 failed" in result.output
+
+
+CHILD = """
+import json, socket, sys
+sys.stdin.readline()  # wait until the test has registered (or not) this pid
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"op": "fetch_x509_svid"}\\n')
+data = b""
+while not data.endswith(b"\\n"):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+answer = json.loads(data)
+print(answer.get("error") or answer["svids"][0]["spiffe_id"])
+"""
+
+
+def test_another_process_is_attested_by_its_own_pid(tmp_path: Path) -> None:
+    """The kernel, not the caller, says who is calling: only the registered child gets an SVID."""
+    import subprocess
+    import sys
+
+    authority = TrustDomainAuthority("prod.example", time.time)
+    sock = tmp_path / "api.sock"
+
+    async def run() -> tuple[str, str]:
+        server = WorkloadApiServer(authority, sock, ttl_s=60)
+        await server.start()
+        outputs = []
+        try:
+            for register in (True, False):
+                child = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-c",
+                    CHILD,
+                    str(sock),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                )
+                if register:
+                    entry = RegistrationEntry(authority.id("batch", "child"), pid=child.pid)
+                    server.register(entry)
+                out, _ = await asyncio.wait_for(child.communicate(b"go\n"), 30)
+                outputs.append(out.decode().strip())
+        finally:
+            await server.close()
+        return outputs[0], outputs[1]
+
+    registered, stranger = asyncio.run(run())
+    assert registered == "spiffe://prod.example/ns/batch/sa/child"
+    assert stranger.startswith("no registration entry matches pid=")

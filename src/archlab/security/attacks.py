@@ -36,6 +36,21 @@ START = 1_800_000_000.0
 ValidatorFactory = Callable[[ValidatorPolicy, KeySource, Callable[[], float]], AccessTokenValidator]
 
 
+DEMO_ROUTES = [
+    Route("/accounts", ("GET",), frozenset({"accounts:read"})),
+    Route("/transfers", ("POST",), frozenset({"transfers:write"})),
+]
+
+
+def demo_clients() -> list[Client]:
+    """The IdP's clients in the tests and the demo: two services and a browser app."""
+    return [
+        Client("billing", "billing-secret", frozenset({"accounts:read", "transfers:write"})),
+        Client("reporting", "reporting-secret", frozenset({"accounts:read"})),
+        Client("webapp", None, frozenset({"accounts:read"}), ("https://app.test/cb",)),
+    ]
+
+
 def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -72,13 +87,8 @@ class GatewayLab:
     def __post_init__(self) -> None:
         self.fetches_before_unknown_kid = 0
         self.idp = IdentityProvider(ISSUER, AUDIENCE, self.clock, random.Random(self.seed))
-        self.idp.register(
-            Client("billing", "billing-secret", frozenset({"accounts:read", "transfers:write"}))
-        )
-        self.idp.register(Client("reporting", "reporting-secret", frozenset({"accounts:read"})))
-        self.idp.register(
-            Client("webapp", None, frozenset({"accounts:read"}), ("https://app.test/cb",))
-        )
+        for client in demo_clients():
+            self.idp.register(client)
         self.idp_http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=idp_app(self.idp)), base_url=ISSUER
         )
@@ -94,11 +104,7 @@ class GatewayLab:
         upstream = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=echo_upstream()), base_url="http://upstream"
         )
-        routes = [
-            Route("/accounts", ("GET",), frozenset({"accounts:read"})),
-            Route("/transfers", ("POST",), frozenset({"transfers:write"})),
-        ]
-        app = gateway_app(self.validator, routes, upstream)
+        app = gateway_app(self.validator, DEMO_ROUTES, upstream)
         self.gateway = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway"
         )

@@ -151,9 +151,58 @@ def security() -> None:
 
     \b
     Examples:
+      archlab security serve --port 8080 --idp-port 8081
       archlab security battery
       archlab security check-token TOKEN --jwks jwks.json --issuer https://idp.test --audience https://api.test
     """
+
+
+@security.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="The gateway's port.",
+)
+@click.option(
+    "--idp-port",
+    type=click.IntRange(0, 65535),
+    default=8081,
+    show_default=True,
+    help="The IdP's port.",
+)
+@click.option(
+    "--upstream",
+    default=None,
+    help="Base URL of the service behind the gateway (default: an echo service).",
+)
+def serve(host: str, port: int, idp_port: int, upstream: str | None) -> None:
+    """Run the identity provider and the resource-server gateway on HTTP until interrupted.
+
+    \b
+    Routes: GET /accounts needs accounts:read, POST /transfers needs transfers:write.
+    Clients: billing (both scopes), reporting (accounts:read), secret '<client>-secret'.
+    """
+    from archlab.security.serve import ServedGateway
+
+    async def run() -> None:
+        served = ServedGateway(host, port, idp_port, upstream)
+        await served.start()
+        click.echo(f"IdP     {served.idp.issuer} (/.well-known/openid-configuration)")
+        click.echo(f"gateway {served.gateway_url}")
+        click.echo(
+            f"  TOKEN=$(curl -s -d grant_type=client_credentials -d client_id=billing "
+            f"-d client_secret=billing-secret {served.idp.issuer}/token | jq -r .access_token)"
+        )
+        click.echo(f'  curl -H "Authorization: Bearer $TOKEN" {served.gateway_url}/accounts')
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await served.stop()
+
+    asyncio.run(run())
 
 
 @security.command("battery")
