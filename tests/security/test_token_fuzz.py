@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from archlab.security.attacks import AUDIENCE, ISSUER, START, compact
+from archlab.security.attacks import AUDIENCE, ISSUER, START, GatewayLab, compact
 from archlab.security.idp import IdentityProvider
 from archlab.security.jwks import parse_jwks
 from archlab.security.tokens import (
@@ -98,3 +98,24 @@ def test_arbitrary_key_sets_never_crash_the_parser(document: Any) -> None:
         parse_jwks(json.dumps(document).encode())
     except TokenRejected as exc:
         assert exc.status == 503
+
+
+GATEWAY_STATUSES = {400, 401}
+LAB = GatewayLab()  # one in-process IdP and gateway (over ASGI, no sockets) for every example
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200).map(
+        lambda t: f"Bearer {t}"
+    )
+    | st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60)
+)
+def test_arbitrary_authorization_headers_get_400_or_401_from_the_gateway(header: str) -> None:
+    """Through the real ASGI gateway: a bad credential is the client's error, never a 500."""
+
+    async def run() -> int:
+        answer = await LAB.gateway.get("/accounts", headers={"Authorization": header})
+        return answer.status_code
+
+    assert asyncio.run(run()) in GATEWAY_STATUSES

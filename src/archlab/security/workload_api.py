@@ -6,8 +6,9 @@ executable in ``/proc``, and matches these against registration entries. Every e
 selectors all match entitles the workload to one SVID; the answer carries the SVIDs (leaf and
 intermediate, private key) and the trust bundle. A process no entry matches gets an error.
 
-Protocol: one JSON line each way. :func:`attest` is the pure matching rule; the server and the
-client (:func:`fetch_identity`) are the thin asyncio hosts around it.
+Protocol: one JSON line each way. The matching rule is pure, in
+:mod:`archlab.security.attestation`; the server and the client (:func:`fetch_identity`) here
+are the thin asyncio hosts around it.
 """
 
 from __future__ import annotations
@@ -21,39 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archlab.security.attestation import PeerCredentials, RegistrationEntry, attest
 from archlab.security.spiffe import IdentityError, SpiffeId, Svid, TrustDomainAuthority
 
+__all__ = [
+    "PeerCredentials",
+    "RegistrationEntry",
+    "WorkloadApiServer",
+    "WorkloadIdentity",
+    "attest",
+    "fetch_identity",
+    "peer_credentials",
+]
+
 MAX_LINE = 1 << 20
-
-
-@dataclass(frozen=True)
-class PeerCredentials:
-    pid: int
-    uid: int
-    gid: int
-    exe: str | None = None
-
-
-@dataclass(frozen=True)
-class RegistrationEntry:
-    """Selectors (None: any) a process must match to be given ``spiffe_id``."""
-
-    spiffe_id: SpiffeId
-    uid: int | None = None
-    pid: int | None = None
-    exe: str | None = None
-
-    def matches(self, peer: PeerCredentials) -> bool:
-        return (
-            (self.uid is None or self.uid == peer.uid)
-            and (self.pid is None or self.pid == peer.pid)
-            and (self.exe is None or self.exe == peer.exe)
-        )
-
-
-def attest(peer: PeerCredentials, entries: list[RegistrationEntry]) -> list[SpiffeId]:
-    """The identities ``peer`` is entitled to: those of every entry it matches."""
-    return [e.spiffe_id for e in entries if e.matches(peer)]
 
 
 def peer_credentials(sock: socket.socket) -> PeerCredentials:
