@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from pathlib import Path
 
@@ -197,10 +198,23 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_the_demo_runs_three_services(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["zero-trust", "demo", "--seconds", "1", "--ttl", "30"])
+    args = ["zero-trust", "demo", "--seconds", "1", "--ttl", "30", "--one-process"]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "frontend -> payments directly: refused" in result.output
     assert "0 failed" in result.output
+
+
+def test_the_demo_runs_each_service_in_its_own_process() -> None:
+    result = CliRunner().invoke(cli, ["zero-trust", "demo", "--seconds", "1", "--ttl", "30"])
+    assert result.exit_code == 0, result.output
+    pids = re.findall(
+        r"\(pid (\d+)\) is spiffe://prod.archlab.test/ns/shop/sa/(\w+)", result.output
+    )
+    assert [name for _, name in pids] == ["payments", "orders", "frontend"]
+    assert len({pid for pid, _ in pids}) == 3
+    assert "frontend -> payments directly: outcome refused: forbidden" in result.output
+    assert "outcome placed" in result.output and ", 0 failed," in result.output
 
 
 CHILD = """

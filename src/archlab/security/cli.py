@@ -41,13 +41,26 @@ def zero_trust() -> None:
     show_default=True,
     help="SVID lifetime in seconds (rotated at half).",
 )
-def demo(seconds: float, ttl: float) -> None:
+@click.option("--one-process", is_flag=True, help="Run the three services in this process.")
+def demo(seconds: float, ttl: float, one_process: bool) -> None:
     """Three services (frontend -> orders -> payments) calling each other over mTLS.
 
-    The SVIDs come from a workload API on a Unix socket that attests this process by its
-    uid and pid; they rotate at half their lifetime while the calls go on. The demo also
-    shows a call the policy forbids (frontend -> payments) and a revoked CA.
+    By default each service is its own process: this command runs the workload API on a Unix
+    socket, starts the services and registers each child's pid, so the agent attests each by
+    the kernel's peer credentials and hands it its SVID. The SVIDs rotate at half their
+    lifetime while the calls go on; the demo also shows the call the policy forbids
+    (frontend -> payments).
     """
+    if not one_process:
+        from archlab.security.zero_trust_processes import run_demo
+
+        with tempfile.TemporaryDirectory(prefix="archlab-zt-") as tmp:
+            final = asyncio.run(run_demo(Path(tmp), seconds, ttl, click.echo))
+        click.echo(
+            f"{final.get('answered', 0)} calls answered, {final.get('failed', 0)} failed, "
+            f"{final.get('rotations', 0)} rotations in frontend, {final['issued']} SVIDs issued"
+        )
+        return
     from archlab.security.mtls import CallFailed, call
     from archlab.security.zero_trust import POLICY, Mesh
 
