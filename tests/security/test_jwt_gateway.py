@@ -321,3 +321,20 @@ def test_over_real_http_the_gateway_discovers_the_idp_and_checks_tokens() -> Non
     # a withdrawn key is honoured until the cache refreshes (the price of caching: up to its
     # TTL, since only unknown kids force a refetch); after the refresh the token is refused
     assert cached == 200 and stale == 401
+
+
+def test_a_burst_after_rotation_costs_the_issuer_one_fetch() -> None:
+    async def run() -> tuple[list[int], int]:
+        lab = GatewayLab()
+        assert (await lab.call(await lab.client_credentials("billing"))).status == 200
+        lab.idp.rotate_key()
+        lab.clock.now += 20
+        token = await lab.client_credentials("billing")
+        before = lab.jwks.fetches
+        answers = await asyncio.gather(*(lab.call(token) for _ in range(8)))
+        await lab.close()
+        return [a.status for a in answers], lab.jwks.fetches - before
+
+    statuses, fetches = asyncio.run(run())
+    assert statuses == [200] * 8
+    assert fetches == 1

@@ -7,11 +7,14 @@ amplifier against the issuer. Each key keeps the ``alg`` it is published with, w
 validator pins. A set that cannot be read makes validation fail with 503 (the gateway cannot
 judge any token), never with a traceback.
 
-Sans-IO: the fetch is an injected coroutine returning the document's bytes, the clock a callable.
+The fetch is an injected coroutine returning the document's bytes and the clock a callable;
+concurrent requests that find the cache due share one fetch (an :class:`asyncio.Lock`), so a
+burst of tokens signed with a freshly rotated key costs the issuer one request.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -80,6 +83,7 @@ class JwksCache:
         self.fetched_at: float | None = None
         self.fetches = 0
         self.error: str | None = None
+        self._refreshing = asyncio.Lock()
 
     async def refresh(self) -> None:
         """Fetch the set now; on failure keep the keys already held and remember why."""
@@ -95,14 +99,19 @@ class JwksCache:
             self.error = f"issuer key set unreadable: {type(exc).__name__}: {exc}"
             raise KeySetUnreadable(f"{type(exc).__name__}: {exc}") from exc
 
-    async def key_for(self, kid: str) -> PublicKey | None:
+    def _due(self, kid: str) -> bool:
         now = self.clock()
-        if (
+        return (
             self.fetched_at is None
             or now - self.fetched_at >= self.ttl_s
             or (kid not in self.keys and now - self.fetched_at >= self.min_refresh_s)
-        ):
-            await self.refresh()
-        elif kid not in self.keys and self.error is not None:
+        )
+
+    async def key_for(self, kid: str) -> PublicKey | None:
+        if self._due(kid):
+            async with self._refreshing:  # one fetch at a time; the others wait and re-check
+                if self._due(kid):
+                    await self.refresh()
+        if kid not in self.keys and self.error is not None:
             raise TokenRejected(self.error, status=503)
         return self.keys.get(kid)
