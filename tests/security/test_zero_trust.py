@@ -140,6 +140,7 @@ def test_the_judge_reaches_each_verdict(mesh_run: MtlsIdentityMeasurement) -> No
         rotations=2,
         long_lived_connections=2,
         long_lived_survived=2,
+        served_past_own_expiry_s=1.5,
     )
     assert judge_mtls_identity(MtlsIdentityMeasurement(**base)).verdict == "holds"  # type: ignore[arg-type]
     lossy = {**base, "failed_during_rotation": 3}

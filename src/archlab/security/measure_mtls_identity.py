@@ -55,6 +55,9 @@ class MtlsIdentityMeasurement:
     rotations: int
     long_lived_connections: int
     long_lived_survived: int
+    #: seconds the long-lived connections kept serving after the SVID they were opened with
+    #: expired (TLS checks a certificate in the handshake only); context, not judged
+    served_past_own_expiry_s: float
 
 
 def judge_mtls_identity(m: MtlsIdentityMeasurement) -> Judgement:
@@ -114,7 +117,9 @@ async def measure(
         await attempt("foreign_trust_domain", foreign, "orders", "orders")
         await attempt("not_allowed_id", frontend, "payments", "payments")
         await attempt("impostor_server", frontend, "payments", "orders")
-        requests, failed, long_total, long_kept = await _rotation_under_load(mesh, load_s, workers)
+        requests, failed, long_total, long_kept, past = await _rotation_under_load(
+            mesh, load_s, workers
+        )
         rotations = mesh.rotator.rotations if mesh.rotator else 0
         old = TlsIdentity(frontend.svid, frontend.bundle_pem)  # an SVID from the first CA
         assert mesh.rotator is not None
@@ -127,18 +132,19 @@ async def measure(
     finally:
         await mesh.close()
     measured = MtlsIdentityMeasurement(
-        EXPECTED, observed, requests, failed, rotations, long_total, long_kept
+        EXPECTED, observed, requests, failed, rotations, long_total, long_kept, round(past, 2)
     )
     return measured, detail
 
 
 async def _rotation_under_load(
     mesh: Mesh, load_s: float, workers: int
-) -> tuple[int, int, int, int]:
+) -> tuple[int, int, int, int, float]:
     """Callers on fresh connections and on long-lived ones while the SVIDs rotate."""
     frontend = mesh.identities["frontend"]
     deadline = time.monotonic() + load_s
     counts = {"requests": 0, "failed": 0}
+    opened_with_expiry = frontend.svid.not_after  # the SVID the long-lived connections present
     long_lived = [
         await MtlsConnection.open(frontend, mesh.port("orders"), mesh.id("orders"))
         for _ in range(2)
@@ -171,7 +177,8 @@ async def _rotation_under_load(
     for conn in long_lived:
         await conn.close()
     assert mesh.rotator is None or mesh.rotator.rotations >= start_rotations
-    return counts["requests"], counts["failed"], len(long_lived), sum(kept)
+    past = max(0.0, time.time() - opened_with_expiry) if all(kept) else 0.0
+    return counts["requests"], counts["failed"], len(long_lived), sum(kept), past
 
 
 @experiment(
@@ -216,13 +223,20 @@ def mtls_identity(ctx: Context) -> Outcome[MtlsIdentityMeasurement]:
         table.add(case, measured.expected[case], outcome, detail[case][:120])
     load = Table(
         "Rotation under load",
-        [Column("requests"), Column("failed"), Column("rotations"), Column("long-lived kept")],
+        [
+            Column("requests"),
+            Column("failed"),
+            Column("rotations"),
+            Column("long-lived kept"),
+            Column("served past own SVID's expiry", "s"),
+        ],
     )
     load.add(
         measured.requests_during_rotation,
         measured.failed_during_rotation,
         measured.rotations,
         f"{measured.long_lived_survived}/{measured.long_lived_connections}",
+        measured.served_past_own_expiry_s,
     )
     right = sum(1 for c, o in measured.observed.items() if o == measured.expected[c])
     return Outcome(
