@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from archlab.errors import ConfigError
 from archlab.security.attacks import AUDIENCE, ISSUER, GatewayLab, b64, compact
 from archlab.security.idp import OAuthError
 from archlab.security.jwks import JwksCache
@@ -110,8 +111,9 @@ def test_hs256_is_refused_by_the_key_pin_even_when_allowed() -> None:
 
     async def run() -> str:
         lab = GatewayLab()
-        policy = ValidatorPolicy(ISSUER, AUDIENCE, algorithms=("RS256", "HS256"))
-        lab.validator.policy = policy
+        with pytest.raises(ConfigError, match="asymmetric"):
+            ValidatorPolicy(ISSUER, AUDIENCE, algorithms=("RS256", "HS256"))
+        lab.validator.policy.algorithms = ("RS256", "HS256")  # misconfigured after the check
         import hashlib
         import hmac
 
@@ -125,6 +127,11 @@ def test_hs256_is_refused_by_the_key_pin_even_when_allowed() -> None:
         return caught.value.reason
 
     assert "pinned to RS256" in asyncio.run(run())
+
+
+def test_the_leeway_is_bounded() -> None:
+    with pytest.raises(ConfigError, match="leeway"):
+        ValidatorPolicy(ISSUER, AUDIENCE, leeway_s=3600)
 
 
 def test_identity_goes_upstream_and_spoofed_identity_headers_do_not() -> None:

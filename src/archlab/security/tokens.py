@@ -36,6 +36,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
+from archlab.errors import ConfigError
+
 #: Algorithms a resource server accepts, with the key type each needs (RFC 7518 §3.1).
 ALGORITHM_KEY_TYPES: dict[str, str] = {
     "RS256": "RSA",
@@ -53,6 +55,8 @@ KEY_CARRYING_HEADERS = ("jwk", "jku", "x5u", "x5c")
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
 #: RFC 9068 §2.2: claims every JWT access token carries.
 REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
+#: Clock skew tolerated on exp/nbf/iat: RFC 7519 §4.1.4 allows "a few minutes" at most.
+MAX_LEEWAY_S = 300.0
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
@@ -94,6 +98,13 @@ class ValidatorPolicy:
     max_token_bytes: int = 8192
     max_lifetime_s: float = 24 * 3600.0
     algorithms: tuple[str, ...] = tuple(ALGORITHM_KEY_TYPES)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.leeway_s <= MAX_LEEWAY_S:
+            raise ConfigError(f"leeway {self.leeway_s} s: give 0 to {MAX_LEEWAY_S:.0f} s")
+        unknown = set(self.algorithms) - set(ALGORITHM_KEY_TYPES)
+        if unknown:
+            raise ConfigError(f"algorithms {sorted(unknown)}: only asymmetric JWS algorithms")
 
 
 def _b64(segment: str, what: str) -> bytes:
@@ -201,7 +212,7 @@ class AccessTokenValidator:
         pinned = key.get("alg") if hasattr(key, "get") else None
         if pinned is not None and pinned != alg:
             raise TokenRejected(f"key {key.kid!r} is pinned to {pinned}, token says {alg}")
-        if key.key_type != ALGORITHM_KEY_TYPES[alg]:
+        if key.key_type != ALGORITHM_KEY_TYPES.get(alg):
             raise TokenRejected(f"key {key.kid!r} is {key.key_type}, {alg} needs another type")
 
     def verify_signature(self, token: str, key: RSAKey | ECKey, alg: str) -> None:
