@@ -117,10 +117,7 @@ async def measure(
         await attempt("foreign_trust_domain", foreign, "orders", "orders")
         await attempt("not_allowed_id", frontend, "payments", "payments")
         await attempt("impostor_server", frontend, "payments", "orders")
-        requests, failed, long_total, long_kept, past = await _rotation_under_load(
-            mesh, load_s, workers
-        )
-        rotations = mesh.rotator.rotations if mesh.rotator else 0
+        load = await _rotation_under_load(mesh, load_s, workers)
         old = TlsIdentity(frontend.svid, frontend.bundle_pem)  # an SVID from the first CA
         assert mesh.rotator is not None
         mesh.authority.rotate_ca()
@@ -132,14 +129,29 @@ async def measure(
     finally:
         await mesh.close()
     measured = MtlsIdentityMeasurement(
-        EXPECTED, observed, requests, failed, rotations, long_total, long_kept, round(past, 2)
+        EXPECTED,
+        observed,
+        load.requests,
+        load.failed,
+        load.rotations,
+        load.long_lived,
+        load.long_lived_kept,
+        round(load.past_expiry_s, 2),
     )
     return measured, detail
 
 
-async def _rotation_under_load(
-    mesh: Mesh, load_s: float, workers: int
-) -> tuple[int, int, int, int, float]:
+@dataclass(frozen=True)
+class LoadRun:
+    requests: int
+    failed: int
+    rotations: int  # rotations that happened while the load ran
+    long_lived: int
+    long_lived_kept: int
+    past_expiry_s: float
+
+
+async def _rotation_under_load(mesh: Mesh, load_s: float, workers: int) -> LoadRun:
     """Callers on fresh connections and on long-lived ones while the SVIDs rotate."""
     frontend = mesh.identities["frontend"]
     deadline = time.monotonic() + load_s
@@ -176,9 +188,11 @@ async def _rotation_under_load(
     )
     for conn in long_lived:
         await conn.close()
-    assert mesh.rotator is None or mesh.rotator.rotations >= start_rotations
+    rotations = (mesh.rotator.rotations if mesh.rotator else 0) - start_rotations
     past = max(0.0, time.time() - opened_with_expiry) if all(kept) else 0.0
-    return counts["requests"], counts["failed"], len(long_lived), sum(kept), past
+    return LoadRun(
+        counts["requests"], counts["failed"], rotations, len(long_lived), sum(kept), past
+    )
 
 
 @experiment(

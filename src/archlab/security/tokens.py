@@ -209,7 +209,7 @@ class AccessTokenValidator:
         return alg, kid
 
     def check_key(self, key: RSAKey | ECKey, alg: str) -> None:
-        pinned = key.get("alg") if hasattr(key, "get") else None
+        pinned = key.get("alg")
         if pinned is not None and pinned != alg:
             raise TokenRejected(f"key {key.kid!r} is pinned to {pinned}, token says {alg}")
         if key.key_type != ALGORITHM_KEY_TYPES.get(alg):
