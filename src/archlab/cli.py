@@ -38,6 +38,8 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "traces": "archlab.observability.cli:traces",
     "vector": "archlab.vector.cli:vector",
     "mvcc": "archlab.storage.mvcc.cli:mvcc",
+    "zero-trust": "archlab.security.cli:zero_trust",
+    "security": "archlab.security.cli:security",
 }
 
 
