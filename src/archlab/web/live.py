@@ -347,7 +347,8 @@ class LiveCluster:
         )
         return {
             "valid": valid,
-            "summary": f"{text}: {verdict.operations} operations"
+            "summary": f"{text}: {verdict.operations} operation"
+            + ("" if verdict.operations == 1 else "s")
             + (f" ({verdict.reason})" if verdict.reason else ""),
             "timeline": timeline,
         }
