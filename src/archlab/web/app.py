@@ -15,6 +15,8 @@ progress over server-sent events and drives the live cluster through a JSON API:
 ``POST /api/live/{sid}/{step|act|goto}``   move it / act on it
 ``GET /api/live/{sid}/check``              the linearizability checker on its history
 ``GET /live/{sid}/timeline``               the checker's timeline page
+``GET /cluster``, ``GET /api/cluster``       a real ``archlab cluster``: its nodes' status
+``POST /api/cluster/{kill|start|put|get}``   act on it (:mod:`archlab.web.realcluster`)
 =========================================  ==============================================
 """
 
@@ -43,6 +45,7 @@ from archlab.lab.chapters import chapter_title, section_title
 from archlab.lab.result import Result
 from archlab.web.jobs import JobRunner
 from archlab.web.live import PROTOCOLS, LiveCluster, LiveSpec, decode_actions
+from archlab.web.realcluster import RealCluster
 from archlab.web.store import ResultStore, compare
 
 STATIC = Path(__file__).parent / "static"
@@ -58,8 +61,11 @@ def status_of(result: Result | None) -> str:
 class Dashboard:
     """The application's state: results, jobs and live runs (see the module docstring)."""
 
-    def __init__(self, results: Path, scratch: Path | None = None) -> None:
+    def __init__(
+        self, results: Path, scratch: Path | None = None, cluster: Path = Path(".archlab-cluster")
+    ) -> None:
         self.store = ResultStore(results)
+        self.cluster = RealCluster(cluster)
         self.jobs = JobRunner(self.store, scratch)
         self.live: OrderedDict[str, LiveCluster] = OrderedDict()
         self.templates = jinja2.Environment(
@@ -180,6 +186,9 @@ class Dashboard:
 
     # -- live cluster --------------------------------------------------------------------
 
+    async def cluster_page(self, request: Request) -> Response:
+        return self.page("cluster.html", directory=self.cluster.directory)
+
     async def live_page(self, request: Request) -> Response:
         return self.page("live.html", protocols=PROTOCOLS)
 
@@ -248,9 +257,13 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def create_app(results: Path = Path("results"), scratch: Path | None = None) -> Starlette:
-    """The Starlette application over the results directory ``results``."""
-    dash = Dashboard(results, scratch)
+def create_app(
+    results: Path = Path("results"),
+    scratch: Path | None = None,
+    cluster: Path = Path(".archlab-cluster"),
+) -> Starlette:
+    """The application over the results directory ``results`` and the cluster in ``cluster``."""
+    dash = Dashboard(results, scratch, cluster)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return HTMLResponse(f"<p>{markupsafe.escape(str(exc))}</p>", 404)
@@ -267,6 +280,9 @@ def create_app(results: Path = Path("results"), scratch: Path | None = None) -> 
             Route("/api/live/{sid}/check", dash.live_check),
             Route("/api/live/{sid}/{op}", dash.live_op, methods=["POST"]),
             Route("/live/{sid}/timeline", dash.live_timeline),
+            Route("/cluster", dash.cluster_page),
+            Route("/api/cluster", dash.cluster.status),
+            Route("/api/cluster/{op}", dash.cluster.act, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         exception_handlers={ArchlabError: not_found},

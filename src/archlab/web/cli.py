@@ -31,7 +31,14 @@ def _need_web() -> None:
     show_default=True,
     help="The results directory the CLI writes (runs started here are saved there too).",
 )
-def serve(port: int, host: str, open_browser: bool, results: Path) -> None:
+@click.option(
+    "--cluster",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".archlab-cluster"),
+    show_default=True,
+    help="The real cluster (archlab cluster up --dir DIR) the Real cluster page shows.",
+)
+def serve(port: int, host: str, open_browser: bool, results: Path, cluster: Path) -> None:
     """Serve the dashboard: claims with their verdicts, runs, and a live cluster.
 
     \b
@@ -39,6 +46,7 @@ def serve(port: int, host: str, open_browser: bool, results: Path) -> None:
       archlab serve
       archlab serve --port 9000 --open
       archlab serve --results other-results/
+      archlab cluster up && archlab serve --cluster .archlab-cluster
     """
     _need_web()
     import uvicorn
@@ -46,7 +54,7 @@ def serve(port: int, host: str, open_browser: bool, results: Path) -> None:
     from archlab.lab.cli import scratch_root
     from archlab.web.app import create_app
 
-    app = create_app(results, scratch_root())
+    app = create_app(results, scratch_root(), cluster)
     url = f"http://{host}:{port}/"
     click.echo(f"archlab dashboard: {url} (Ctrl-C stops it)", err=True)
     if open_browser:

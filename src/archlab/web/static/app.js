@@ -70,7 +70,7 @@
         verdict.className = "verdict " + d.verdict;
         text.textContent = d.state === "failed" ? d.error : d.verdict + " in " + d.seconds + " s: " + d.summary;
         document.getElementById("run").disabled = false;
-        setTimeout(function () { location.hash = "result"; location.reload(); }, 900);
+        setTimeout(function () { location.hash = "result"; location.reload(); }, 300);
       });
     });
   }
