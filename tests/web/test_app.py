@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -113,3 +114,11 @@ def test_static_files_ship_inside_the_package() -> None:
     root = Path(archlab.web.__file__).parent
     for name in ("static/app.js", "static/live.js", "static/style.css", "templates/base.html"):
         assert (root / name).is_file(), name
+
+
+def test_serve_without_the_extra_names_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "starlette", None)  # import starlette -> ImportError
+    code, _, err = _archlab(capsys, "serve", "--port", "0")
+    assert code == 2 and "pip install 'archlab[web]'" in err and err.count("\n") == 1

@@ -54,7 +54,7 @@ class RealCluster:
         return JSONResponse(
             {
                 "protocol": spec.protocol,
-                "directory": spec.directory,
+                "directory": _shown(spec.directory),
                 "durability": spec.durability,
                 "nodes": rows,
             }
@@ -103,6 +103,14 @@ class RealCluster:
         if reply.outcome != "ok":
             raise ArchlabError(f"the cluster refused: {reply.error or reply.outcome}")
         return f"{key} = {reply.value!r}" if op == "get" else f"{key} := {reply.value!r}"
+
+
+def _shown(directory: str) -> str:
+    """``directory`` relative to the working directory when it is inside it."""
+    try:
+        return Path(directory).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return directory
 
 
 def _scalar(value: Any) -> Any:
