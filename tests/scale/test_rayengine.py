@@ -21,6 +21,19 @@ from archlab.sim.scenario import get_scenario
 from archlab.sim.sweep import Workers
 
 TIMINGS = ("sim_seconds", "check_seconds")
+#: A sweep in which seed 1 is a violation (a deliberately broken register).
+SWEEP = [
+    "sim",
+    "register",
+    "--variant",
+    "broken",
+    "--seeds",
+    "1-4",
+    "--ops",
+    "60",
+    "--nemesis",
+    "partition,crash,loss",
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +69,21 @@ def test_a_sweep_on_ray_reports_what_the_local_pool_reports(local_ray: Any) -> N
     assert local_ray.is_initialized()  # a Ray it did not start is left running
 
 
-def test_sim_command_on_ray_prints_the_local_lines(
+def test_sim_command_on_ray_prints_the_local_lines_and_failing_seeds(
     local_ray: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def lines(*extra: str) -> list[str]:
         with pytest.raises(SystemExit) as stop:
-            archlab_main(["sim", "raft", "--seeds", "1-3", "--ops", "30", *extra])
-        assert stop.value.code == 0
+            archlab_main([*SWEEP, *extra])
+        assert stop.value.code == 1  # seed 1 is a violation
         return capsys.readouterr().out.splitlines()
 
     local, ray = lines("--jobs", "1"), lines("--on", "ray")
-    assert ray[:-1] == local[:-1]  # the same seed lines with their reproduce commands
-    assert "on Ray (2 CPUs)" in ray[-1]
+    summary = next(i for i, line in enumerate(local) if " seeds in " in line)
+    assert ray[:summary] == local[:summary]  # one line per seed, with its command
+    assert ray[summary + 1 :] == local[summary + 1 :]  # the failing seeds, reproducible
+    assert any(line.startswith("VIOLATION seed 1") for line in ray)
+    assert "on Ray (2 CPUs)" in ray[summary]
 
 
 def test_report_on_ray_measures_what_a_local_run_measures(local_ray: Any, tmp_path: Path) -> None:
