@@ -308,10 +308,9 @@ def _run_all(
         on_ray: Generator[Result, None, None] | None = None
         if address is not None:
             from archlab.scale.rayengine import run_experiments
-            from archlab.sim.sweep import default_jobs
 
             ids = [e.id for e in experiments]
-            on_ray = run_experiments(ids, profile, seed, scratch_root(), address, default_jobs())
+            on_ray = run_experiments(ids, profile, seed, scratch_root(), address)
         for exp in experiments:
             overall.update(description=f"{exp.id}")
             if on_ray is not None:

@@ -129,10 +129,15 @@ def run_experiments(
     seed: int,
     scratch: Path,
     address: str = "",
-    jobs: int = 2,
+    jobs: int | None = None,
 ) -> Generator[Result, None, None]:
-    """``archlab report --on ray``: one Ray task per experiment; results in the given order."""
-    with RayWorkers(address, jobs) as workers:
+    """``archlab report --on ray``: one Ray task per experiment; results in the given order.
+
+    A local Ray gets ``jobs`` CPUs (default: the cores this process may use).
+    """
+    from archlab.sim.sweep import default_jobs
+
+    with RayWorkers(address, jobs or default_jobs()) as workers:
         ray = workers._ray
         remote = ray.remote(num_cpus=1)(_run_experiment)
         refs = [remote.remote(e, profile, seed, str(scratch)) for e in experiment_ids]
