@@ -43,10 +43,13 @@ def shoot(base: str) -> None:
         page.goto(base + "/")
         save(page, "claims")
         page.goto(base + "/claims/design.regime_map")
-        page.click("#run")
-        page.wait_for_selector("#result")
-        page.locator("#result").scroll_into_view_if_needed()
+        with page.expect_navigation():  # the page reloads with the new result
+            page.click("#run")
+        page.wait_for_load_state("networkidle")
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        page.evaluate("window.scrollTo(0, 0)")
         save(page, "claim")
+        page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(
             base + "/live?protocol=raft&seed=1&step=150&actions=150:write:k0:3,155:isolate:n0"
         )

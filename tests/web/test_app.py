@@ -49,6 +49,10 @@ def test_a_run_streams_progress_and_is_saved_where_the_cli_looks(
     assert saved["verdict"] == done["verdict"] and saved["seed"] == 3
     page = client.get(f"/claims/{QUICK}").text
     assert f"archlab run {QUICK} --profile quick --seed 3" in page
+    assert f'src="/claims/{QUICK}/figure/0?run=' in page
+    assert client.get(f"/claims/{QUICK}/figure/99").status_code == 404
+    svg = client.get(f"/claims/{QUICK}/figure/0")
+    assert svg.headers["content-type"] == "image/svg+xml" and "<svg xmlns=" in svg.text
 
 
 def test_bad_run_requests_are_refused_with_the_reason(client: TestClient) -> None:

@@ -22,8 +22,9 @@ def test_claims_page_runs_a_claim_and_shows_its_verdict(
     shot(page, "claims")
     row.locator("a").click()
     page.wait_for_url(f"**/claims/{QUICK_CLAIM}")
-    page.click("#run")
-    page.wait_for_selector("#result", timeout=20_000)
+    with page.expect_navigation(timeout=20_000):  # the page reloads with the verdict
+        page.click("#run")
+    page.wait_for_selector("#result")
     verdict = page.locator("#verdict").inner_text()
     assert verdict in {"holds", "nuanced", "refuted"}
     assert QUICK_CLAIM in page.locator("#command").inner_text()

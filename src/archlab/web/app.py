@@ -7,6 +7,7 @@ progress over server-sent events and drives the live cluster through a JSON API:
 =========================================  ==============================================
 ``GET /``                                  every claim in codex order with its last verdict
 ``GET /claims/{id}``                       one claim: run form, last result, runs to compare
+``GET /claims/{id}/figure/{n}``            figure n of its last result (SVG, rendered once)
 ``POST /api/run``                          start a run (JSON: id, profile, seed, set.NAME)
 ``GET /api/jobs/{job}/events``             its progress and verdict (text/event-stream)
 ``GET /compare?a=PATH&b=PATH``             two runs value by value
@@ -42,7 +43,7 @@ from starlette.staticfiles import StaticFiles
 from archlab.errors import ArchlabError
 from archlab.lab import format as fmt, registry
 from archlab.lab.chapters import chapter_title, section_title
-from archlab.lab.result import Result
+from archlab.lab.result import Figure, Result
 from archlab.web.jobs import JobRunner
 from archlab.web.live import PROTOCOLS, LiveCluster, LiveSpec, decode_actions
 from archlab.web.realcluster import RealCluster
@@ -68,6 +69,7 @@ class Dashboard:
         self.cluster = RealCluster(cluster)
         self.jobs = JobRunner(self.store, scratch)
         self.live: OrderedDict[str, LiveCluster] = OrderedDict()
+        self._figures: OrderedDict[tuple[str, str, int, str, int], str] = OrderedDict()
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("archlab.web", "templates"),
             autoescape=True,
@@ -109,13 +111,7 @@ class Dashboard:
     async def claim(self, request: Request) -> Response:
         exp = registry.get(request.path_params["id"])
         result = self.store.latest().get(exp.id)
-        figures: list[str] = []
-        if result is not None and result.figures:
-            from archlab.lab.plots import render_svg
-
-            figures = await run_in_threadpool(
-                lambda: [render_svg(f, id_prefix=f"f{i}-") for i, f in enumerate(result.figures)]
-            )
+        figures = [] if result is None else [f.title for f in result.figures]
         return self.page(
             "claim.html",
             exp=exp,
@@ -126,6 +122,19 @@ class Dashboard:
             figures=figures,
             runs=self.store.runs(exp.id),
         )
+
+    async def figure(self, request: Request) -> Response:
+        """Figure ``n`` of a claim's last result as SVG, rendered once per result."""
+        result = self.store.latest().get(request.path_params["id"])
+        n = int(request.path_params["n"])
+        if result is None or not 0 <= n < len(result.figures):
+            return Response("no such figure", status_code=404)
+        key = (result.id, result.environment.started_at, result.seed, result.profile, n)
+        if key not in self._figures:
+            self._figures[key] = await run_in_threadpool(_render, result.figures[n], n)
+            while len(self._figures) > 64:
+                self._figures.popitem(last=False)
+        return Response(self._figures[key], media_type="image/svg+xml")
 
     async def start_run(self, request: Request) -> Response:
         try:
@@ -243,6 +252,18 @@ class Dashboard:
         return HTMLResponse(outcome["timeline"])
 
 
+def _render(figure: Figure, n: int) -> str:
+    """A figure as a standalone SVG document (the report's renderer)."""
+    from archlab.lab.plots import render_svg
+
+    svg = render_svg(figure, id_prefix=f"f{n}-")
+    return svg.replace(
+        "<svg ",
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" ',
+        1,
+    )
+
+
 def _int(data: Any, name: str, default: int) -> int:
     value = data.get(name, default)
     try:
@@ -272,6 +293,7 @@ def create_app(
         routes=[
             Route("/", dash.claims),
             Route("/claims/{id}", dash.claim),
+            Route("/claims/{id}/figure/{n:int}", dash.figure),
             Route("/api/run", dash.start_run, methods=["POST"]),
             Route("/api/jobs/{job}/events", dash.job_events),
             Route("/compare", dash.compare_page),
