@@ -142,8 +142,7 @@ def _common_options(scenario: Scenario) -> list[click.Parameter]:
             help="Worker processes for a sweep.",
         ),
         click.Option(
-            ["--on"],
-            "on",
+            ["--on", "on"],
             metavar="ray[=ADDRESS]",
             default=None,
             help="Run a sweep's seeds as Ray tasks instead of local processes: a local Ray "
