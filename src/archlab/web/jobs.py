@@ -138,7 +138,7 @@ class JobRunner:
                     scratch_root=self.scratch,
                 )
                 job.result_path = self.store.save(result)
-            except ArchlabError as exc:
+            except (ArchlabError, OSError) as exc:  # bad parameters, a results dir not writable
                 job.state = "failed"
                 job.emit("done", state="failed", verdict="error", error=str(exc))
                 return

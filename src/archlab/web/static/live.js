@@ -153,6 +153,10 @@
     }).concat(s.pending ? [s.pending + " queued"] : []));
     fill($("events"), s.events.map(function (e) { return "step " + e.step + ": " + e.text; }).reverse());
     $("command").textContent = s.command;
+    const kinds = {};
+    s.messages.forEach(function (m) { kinds[m.kind] = (kinds[m.kind] || 0) + 1; });
+    $("inflight").textContent = s.messages.length + " message(s) in flight" +
+      (s.messages.length ? ": " + Object.keys(kinds).sort().map(function (k) { return k + " ×" + kinds[k]; }).join(", ") : "");
     syncUrl();
   }
 
