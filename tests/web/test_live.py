@@ -76,7 +76,11 @@ def test_paxos_and_zab_run_live_too(protocol: str) -> None:
     assert live.leader() is not None
     live.act("write", "k2", "4")
     live.advance(100)
-    assert live.snapshot()["history"][-1]["type"] == "ok"
+    state = live.snapshot()
+    assert state["history"][-1]["type"] == "ok"
+    for node in state["nodes"]:  # every replica's log ends with the write
+        assert node["log"][-1]["text"].endswith('"k2",4]')
+        assert node["commit"] == node["log"][-1]["index"]
 
 
 def test_messages_are_seen_in_flight() -> None:

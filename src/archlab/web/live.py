@@ -378,14 +378,29 @@ def describe_server(server: Any) -> dict[str, Any]:
             "term": repr(status.promised),
             "commit": status.commit,
             "last": status.next_slot - 1,
-            "log": [],
+            "log": [
+                {
+                    "index": slot.index,
+                    "term": repr(slot.ballot),
+                    "text": _entry_text(slot.value, ""),
+                }
+                for slot in sorted(server.node.slots.values(), key=lambda x: x.index)[-LOG_TAIL:]
+            ],
         }
+    history = server.node.history
     return {  # ZabStatus
         "role": f"{status.state.value} ({status.phase.value})",
         "term": status.epoch,
         "commit": status.committed,
         "last": status.length,
-        "log": [],
+        "log": [
+            {
+                "index": p,
+                "term": history.at(p).zxid.epoch,
+                "text": _entry_text(history.at(p).data, ""),
+            }
+            for p in range(max(history.base + 1, history.length - LOG_TAIL + 1), history.length + 1)
+        ],
     }
 
 

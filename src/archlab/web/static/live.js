@@ -58,6 +58,9 @@
     return out;
   }
 
+  // Raft's and Zab's terms (epochs) are numbers; a Paxos ballot is shown as it is (b3.1).
+  function term(t) { return typeof t === "number" ? "t" + t : String(t); }
+
   function el(name, attrs, text) {
     const e = document.createElementNS(NS, name);
     Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
@@ -94,7 +97,7 @@
       const g = el("g", { class: "node " + role + (cut.has(n.address) ? " cut" : ""), "data-address": n.address });
       g.appendChild(el("circle", { cx: p[0], cy: p[1], r: 28 }));
       g.appendChild(el("text", { x: p[0], y: p[1] - 2 }, n.address));
-      g.appendChild(el("text", { x: p[0], y: p[1] + 12 }, n.term === null ? n.status : "t" + n.term));
+      g.appendChild(el("text", { x: p[0], y: p[1] + 12 }, n.term === null ? n.status : term(n.term)));
       g.appendChild(el("text", { x: p[0], y: p[1] + 44 }, n.status !== "up" ? n.status : n.role));
       svg.appendChild(g);
     });
@@ -143,7 +146,7 @@
       n.log.forEach(function (e) {
         const span = document.createElement("span");
         span.className = "entry" + (e.index <= n.commit ? " committed" : "");
-        span.textContent = e.index + "·t" + e.term + " " + e.text;
+        span.textContent = e.index + "·" + term(e.term) + " " + e.text;
         div.appendChild(span);
       });
       logs.appendChild(div);
