@@ -101,13 +101,27 @@ def _archlab(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
     return int(stop.value.code or 0), out, err
 
 
-def test_live_command_replays_and_checks(capsys: pytest.CaptureFixture[str]) -> None:
+def test_live_command_replays_and_checks(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     actions = "150:write:k0:3,160:isolate:n0"
     code, out, _ = _archlab(
         capsys, "live", "raft", "--seed", "1", "--actions", actions, "--step", "500", "--check"
     )
     assert code == 0, out
     assert "linearizable" in out and "leader n" in out
+    code, _, _ = _archlab(
+        capsys,
+        "live",
+        "zab",
+        "--actions",
+        "200:write:k1:1",
+        "--step",
+        "300",
+        "--timeline",
+        str(tmp_path / "t.html"),
+    )
+    assert code == 0 and "<svg" in (tmp_path / "t.html").read_text()
     code, _, err = _archlab(capsys, "live", "raft", "--actions", "oops")
     assert code == 2 and "STEP:KIND" in err and "Traceback" not in err
 

@@ -74,9 +74,22 @@ def serve(port: int, host: str, open_browser: bool, results: Path, cluster: Path
 )
 @click.option("--step", type=click.IntRange(0, None), default=500, show_default=True)
 @click.option("--check", "check_it", is_flag=True, help="Check the history's linearizability.")
+@click.option(
+    "--timeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the checker's timeline of the history (HTML) here; implies --check.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole state as JSON.")
 def live(
-    protocol: str, seed: int, nodes: int, actions: str, step: int, check_it: bool, as_json: bool
+    protocol: str,
+    seed: int,
+    nodes: int,
+    actions: str,
+    step: int,
+    check_it: bool,
+    timeline: Path | None,
+    as_json: bool,
 ) -> None:
     """Replay a live cluster run of the dashboard to a step and print its state.
 
@@ -87,10 +100,16 @@ def live(
     Examples:
       archlab live raft --seed 1 --step 300
       archlab live raft --seed 1 --actions 150:write:k0:3,200:isolate:n0,400:heal --step 600 --check
+      archlab live zab --seed 2 --actions 200:write:k1:1,210:crash:n0 --step 500 --timeline t.html
     """
     run = LiveCluster.start(LiveSpec(protocol, seed, nodes), decode_actions(actions), step)
     state = run.snapshot()
-    outcome = run.check() if check_it else None
+    outcome = run.check() if check_it or timeline is not None else None
+    if timeline is not None and outcome is not None:
+        try:
+            timeline.write_text(outcome["timeline"], encoding="utf-8")
+        except OSError as exc:
+            raise ArchlabError(f"--timeline {timeline}: {exc.strerror}") from None
     if as_json:
         if outcome is not None:
             state["check"] = {"valid": outcome["valid"], "summary": outcome["summary"]}
