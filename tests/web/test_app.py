@@ -44,6 +44,8 @@ def test_a_run_streams_progress_and_is_saved_where_the_cli_looks(
     with client.stream("GET", reply.json()["events"]) as stream:
         body = "".join(stream.iter_text())
     assert "event: running" in body and "event: done" in body
+    progress = [json.loads(c.split("data: ")[1]) for c in body.split("\n\n") if "progress" in c]
+    assert progress and progress[-1]["completed"] == progress[-1]["total"]  # the model's cells
     done = json.loads(body.split("event: done\ndata: ")[1].split("\n")[0])
     saved = json.loads((tmp_path / "results" / f"{QUICK}.json").read_text())
     assert saved["verdict"] == done["verdict"] and saved["seed"] == 3
