@@ -40,6 +40,8 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "mvcc": "archlab.storage.mvcc.cli:mvcc",
     "zero-trust": "archlab.security.cli:zero_trust",
     "security": "archlab.security.cli:security",
+    "serve": "archlab.web.cli:serve",
+    "live": "archlab.web.cli:live",
 }
 
 

@@ -8,7 +8,7 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,13 @@ def _select(patterns: Sequence[str]) -> list[Experiment]:
     help="Where each result's JSON is saved as soon as it is measured [default: results/ "
     "for the default -o, else OUTPUT-STEM-results/ beside the output].",
 )
+@click.option(
+    "--on",
+    metavar="ray[=ADDRESS]",
+    default=None,
+    help="Measure the experiments as Ray tasks: a local Ray, or the cluster at ADDRESS "
+    "(needs archlab[scale]).",
+)
 def report_command(
     profile: str,
     seed: int,
@@ -236,6 +243,7 @@ def report_command(
     output: Path,
     from_results: Path | None,
     results_dir: Path | None,
+    on: str | None,
 ) -> None:
     """Measure every claim and write one self-contained HTML report.
 
@@ -250,6 +258,7 @@ def report_command(
       archlab report                              quick profile, every claim
       archlab report --only 'storage.*' -o storage.html
       archlab report --profile full
+      archlab report --profile full --on ray=HEAD:6379
       archlab report --from-results results       rebuild the page only
     """
     from archlab.lab import report
@@ -264,7 +273,7 @@ def report_command(
                 raise ConfigError(f"--only matches no result in {from_results}")
     else:
         directory = results_dir if results_dir is not None else results_beside(output)
-        results = _run_all(_select(only), profile, seed, directory, console)
+        results = _run_all(_select(only), profile, seed, directory, console, on)
     path = report.write(results, output).resolve()
     _summary(console, results)
     failed = [r.id for r in results if not r.ok]
@@ -283,21 +292,40 @@ def results_beside(output: Path) -> Path:
 
 
 def _run_all(
-    experiments: Sequence[Experiment], profile: str, seed: int, results_dir: Path, console: Console
+    experiments: Sequence[Experiment],
+    profile: str,
+    seed: int,
+    results_dir: Path,
+    console: Console,
+    on: str | None = None,
 ) -> list[Result]:
+    from archlab.scale.rayengine import parse_on
+
+    address = parse_on(on)
     results = []
     replaced = [e.id for e in experiments if (results_dir / f"{e.id}.json").exists()]
     with for_terminal() as progress, progress.task("experiments", len(experiments)) as overall:
+        on_ray: Generator[Result, None, None] | None = None
+        if address is not None:
+            from archlab.scale.rayengine import run_experiments
+
+            ids = [e.id for e in experiments]
+            on_ray = run_experiments(ids, profile, seed, scratch_root(), address)
         for exp in experiments:
             overall.update(description=f"{exp.id}")
-            result = runner.run(
-                exp, profile=profile, seed=seed, progress=progress, scratch_root=scratch_root()
-            )
+            if on_ray is not None:
+                result = next(on_ray)
+            else:
+                result = runner.run(
+                    exp, profile=profile, seed=seed, progress=progress, scratch_root=scratch_root()
+                )
             result.save(results_dir)
             results.append(result)
             overall.advance()
             if not sys.stderr.isatty():
                 console.print(f"{exp.id}: {result.verdict or 'error'} ({result.wall_time_s:.1f} s)")
+        if on_ray is not None:
+            on_ray.close()  # shuts down the Ray it started
     console.print(f"results: {len(results)} JSON file(s) in {results_dir}", highlight=False)
     if replaced:
         console.print(

@@ -3,6 +3,7 @@
 Each registered scenario (:mod:`archlab.sim.scenario`) becomes a subcommand with the common
 options below plus its own. One ``--seed`` runs once and prints what happened, the verdict and
 the command that reproduces it; ``--seeds A-B`` sweeps seeds on ``--jobs`` worker processes
+(or, with ``--on ray[=ADDRESS]``, as Ray tasks: :mod:`archlab.scale.rayengine`)
 with a progress bar, printing one line per seed (verdict and reproduction command) and the
 failing seeds at the end. In a sweep, ``--history`` / ``--timeline`` / ``--trace`` are written
 for failing seeds only, with the seed in the file name.
@@ -69,12 +70,13 @@ def sim() -> None:
       archlab sim register --seed 7 --nemesis partition,crash
       archlab sim register --variant broken --seeds 1-50 --nemesis partition,crash,loss
       archlab sim register --seeds 1-1000 --nemesis partition,crash,loss --jobs 2
+      archlab sim raft --seeds 1-100000 --nemesis partition,crash --on ray=HEAD:6379
     """
 
 
 #: The sections of ``archlab sim <scenario> --help``: title, then the options it holds.
 HELP_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
-    ("Runs", ("seed", "seeds", "jobs", "check_time_limit")),
+    ("Runs", ("seed", "seeds", "jobs", "on", "check_time_limit")),
     ("Cluster and workload", ("nodes", "clients", "ops", "client_timeout", "think_time")),
     (
         "Faults (the nemesis)",
@@ -138,6 +140,13 @@ def _common_options(scenario: Scenario) -> list[click.Parameter]:
             default=default_jobs(),
             show_default=True,
             help="Worker processes for a sweep.",
+        ),
+        click.Option(
+            ["--on", "on"],
+            metavar="ray[=ADDRESS]",
+            default=None,
+            help="Run a sweep's seeds as Ray tasks instead of local processes: a local Ray "
+            "on --jobs CPUs, or the cluster at ADDRESS (needs archlab[scale]).",
         ),
         click.Option(
             ["--nodes"],
@@ -377,6 +386,9 @@ def config_from(scenario: Scenario, kwargs: dict[str, Any]) -> RunConfig:
 def _run_command(scenario: Scenario, kwargs: dict[str, Any]) -> None:
     if kwargs["seed"] is not None and kwargs["seeds"] is not None:
         raise ConfigError("give either --seed or --seeds, not both")
+    from archlab.scale.rayengine import parse_on
+
+    parse_on(kwargs.get("on"))
     _check_output_directories(kwargs)
     config = config_from(scenario, kwargs)
     if kwargs["seeds"] is not None:
@@ -454,8 +466,9 @@ def _sweep(scenario: Scenario, config: RunConfig, seeds: list[int], kwargs: dict
     jobs = min(int(kwargs["jobs"]), len(configs))
     seed_width = max(len(str(s)) for s in seeds)
     counts_width = 3 * len(str(config.ops)) + 2
+    engine = _engine(kwargs.get("on"), jobs)
     with (
-        Workers(jobs) as workers,
+        engine as workers,
         for_terminal(quiet=as_json) as progress,
         progress.task(f"{scenario.name}: {len(seeds)} seeds", len(seeds)) as task,
     ):
@@ -493,6 +506,7 @@ def _sweep(scenario: Scenario, config: RunConfig, seeds: list[int], kwargs: dict
                     "unknown": [r.to_dict() for r in unknown],
                     "wall_seconds": round(wall, 3),
                     "jobs": jobs,
+                    "engine": "local" if isinstance(engine, Workers) else "ray",
                     "runs": [r.to_dict() for r in reports],
                     "files": {str(k): v for k, v in written.items()},
                 }
@@ -501,7 +515,7 @@ def _sweep(scenario: Scenario, config: RunConfig, seeds: list[int], kwargs: dict
         return _exit_code([r.valid for r in reports])
     valid = sum(1 for r in reports if r.valid is True)
     click.echo(
-        f"{len(reports)} seeds in {wall:.1f} s on {jobs} worker(s): {valid} valid, "
+        f"{len(reports)} seeds in {wall:.1f} s on {_where(engine, jobs)}: {valid} valid, "
         f"{len(failing)} violations, {len(unknown)} unknown"
     )
     for report in failing:
@@ -513,6 +527,24 @@ def _sweep(scenario: Scenario, config: RunConfig, seeds: list[int], kwargs: dict
         click.echo(f"unknown seed {report.seed}: {report.summary}")
         click.echo(f"  reproduce: {report.command}")
     return _exit_code([r.valid for r in reports])
+
+
+def _engine(on: str | None, jobs: int) -> Any:
+    """The local process pool, or Ray tasks for ``--on ray[=ADDRESS]``."""
+    from archlab.scale.rayengine import parse_on
+
+    address = parse_on(on)
+    if address is None:
+        return Workers(jobs)
+    from archlab.scale.rayengine import RayWorkers
+
+    return RayWorkers(address, jobs)
+
+
+def _where(engine: Any, jobs: int) -> str:
+    if isinstance(engine, Workers):
+        return f"{jobs} worker(s)"
+    return f"Ray ({engine.cpus} CPUs)"
 
 
 # -- files -------------------------------------------------------------------------------
