@@ -37,6 +37,8 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "limits": "archlab.resilience.cli:limits",
     "traces": "archlab.observability.cli:traces",
     "vector": "archlab.vector.cli:vector",
+    "exchange": "archlab.streaming.routing.cli:exchange",
+    "tiered": "archlab.streaming.tiered.cli:tiered",
 }
 
 
