@@ -100,28 +100,32 @@ class TopicTrie(Generic[D]):
 
     def match(self, key: str) -> set[D]:
         """Every destination whose pattern matches ``key`` (each once)."""
-        words = split_words(key)
         found: set[D] = set()
-        seen: set[tuple[int, int]] = set()
-        stack: list[tuple[_Node[D], int]] = [(self._root, 0)]
-        while stack:
-            node, i = stack.pop()
-            mark = (id(node), i)
-            if mark in seen:
-                continue
-            seen.add(mark)
-            if i == len(words):
-                found |= node.destinations
-            hash_child = node.children.get("#")
-            if hash_child is not None:
-                # '#' consumes zero or more of the remaining words
-                stack.extend((hash_child, j) for j in range(i, len(words) + 1))
-            if i < len(words):
-                for word in {words[i], "*"}:
-                    child = node.children.get(word)
-                    if child is not None:
-                        stack.append((child, i + 1))
+        _walk(self._root, split_words(key), 0, found)
         return found
+
+
+def _walk(node: _Node[D], words: tuple[str, ...], i: int, found: set[D]) -> None:
+    """Follow the literal word, ``*`` and ``#`` edges from ``node`` at word ``i``."""
+    n = len(words)
+    if i == n and node.destinations:
+        found |= node.destinations
+    children = node.children
+    if not children:
+        return
+    hash_child = children.get("#")
+    if hash_child is not None:  # '#' consumes zero or more of the remaining words
+        for j in range(i, n + 1):
+            _walk(hash_child, words, j, found)
+    if i < n:
+        word = words[i]
+        child = children.get(word)
+        if child is not None:
+            _walk(child, words, i + 1, found)
+        if word != "*":
+            star = children.get("*")
+            if star is not None:
+                _walk(star, words, i + 1, found)
 
 
 class LinearTopicMatcher(Generic[D]):
