@@ -101,12 +101,22 @@ class TopicTrie(Generic[D]):
     def match(self, key: str) -> set[D]:
         """Every destination whose pattern matches ``key`` (each once)."""
         found: set[D] = set()
-        _walk(self._root, split_words(key), 0, found)
+        _walk(self._root, split_words(key), 0, found, None)
         return found
 
+    def nodes_visited(self, key: str) -> int:
+        """How many trie nodes :meth:`match` visits for ``key``: the work of one decision."""
+        visits = [0]
+        _walk(self._root, split_words(key), 0, set(), visits)
+        return visits[0]
 
-def _walk(node: _Node[D], words: tuple[str, ...], i: int, found: set[D]) -> None:
+
+def _walk(
+    node: _Node[D], words: tuple[str, ...], i: int, found: set[D], visits: list[int] | None
+) -> None:
     """Follow the literal word, ``*`` and ``#`` edges from ``node`` at word ``i``."""
+    if visits is not None:
+        visits[0] += 1
     n = len(words)
     if i == n and node.destinations:
         found |= node.destinations
@@ -116,16 +126,16 @@ def _walk(node: _Node[D], words: tuple[str, ...], i: int, found: set[D]) -> None
     hash_child = children.get("#")
     if hash_child is not None:  # '#' consumes zero or more of the remaining words
         for j in range(i, n + 1):
-            _walk(hash_child, words, j, found)
+            _walk(hash_child, words, j, found, visits)
     if i < n:
         word = words[i]
         child = children.get(word)
         if child is not None:
-            _walk(child, words, i + 1, found)
+            _walk(child, words, i + 1, found, visits)
         if word != "*":
             star = children.get("*")
             if star is not None:
-                _walk(star, words, i + 1, found)
+                _walk(star, words, i + 1, found, visits)
 
 
 class LinearTopicMatcher(Generic[D]):
