@@ -112,6 +112,10 @@ class Bookie:
     def holds(self, ledger: int) -> bool:
         return ledger in self._ledgers
 
+    def ledger_bytes(self, ledger: int) -> int:
+        state = self._ledgers.get(ledger)
+        return 0 if state is None else state.size
+
     def disk_bytes(self) -> int:
         return sum(s.size for s in self._ledgers.values())
 

@@ -142,6 +142,7 @@ class Broker:
         self.cluster = cluster
         self.owned: dict[str, _Owned] = {}
         self._index_cache: dict[int, list[tuple[int, int]]] = {}
+        self._block_cache: dict[int, tuple[int, bytes]] = {}  # the last offloaded ledger read
 
     # --- ownership ------------------------------------------------------------------------
     def acquire(self, topic: str) -> int:
@@ -221,8 +222,20 @@ class Broker:
             raw = self.cluster.store.get(key, _COUNT.size, _COUNT.size + count * _SLOT.size)
             index = [_SLOT.unpack_from(raw, i * _SLOT.size) for i in range(count)]
             self._index_cache[meta.ledger_id] = index
+        block = self._block_cache.get(meta.ledger_id)
+        if block is None:  # read ahead: the whole ledger's entries in one ranged GET
+            start = index[0][0] if index else 0
+            end = index[-1][0] + index[-1][1] if index else 0
+            block = (start, self.cluster.store.get(key, start, end))
+            self._block_cache = {meta.ledger_id: block}
         offset, length = index[entry]
-        return self.cluster.store.get(key, offset, offset + length)
+        base, data = block
+        return data[offset - base : offset - base + length]
+
+    def drop_caches(self) -> None:
+        """Forget offloaded ledgers' indexes and read-ahead (the next read GETs them again)."""
+        self._index_cache.clear()
+        self._block_cache.clear()
 
     def positions(self, topic: str, after: Position = EARLIEST) -> list[Position]:
         """Every retained message position after ``after``, in order."""
@@ -329,6 +342,7 @@ class Broker:
             del c.bookies.metadata.ledgers[ledger_id]
             c.offloaded_at.pop(ledger_id, None)
             self._index_cache.pop(ledger_id, None)
+            self._block_cache.pop(ledger_id, None)
             deleted += 1
         return deleted
 
