@@ -145,3 +145,16 @@ def test_retention_deletes_consumed_ledgers_from_both_tiers(tmp_path: Path) -> N
     broker.ack("t", "s", last)
     broker.maintain("t")
     assert c.offloaded_bytes() == 0 and len(c.topics["t"].ledgers) <= 2
+
+
+def test_a_zombie_broker_cannot_roll_over_to_a_new_ledger(tmp_path: Path) -> None:
+    c = make(tmp_path, max_entries_per_ledger=5)
+    a, b = c.add_broker("a"), c.add_broker("b")
+    a.acquire("t")
+    for i in range(5):
+        a.publish("t", bytes([i]))  # a's ledger is full: its next write would roll over
+    b.acquire("t")
+    ledgers = list(c.topics["t"].ledgers)
+    with pytest.raises(OwnershipLost):
+        a.publish("t", b"zombie")
+    assert c.topics["t"].ledgers == ledgers

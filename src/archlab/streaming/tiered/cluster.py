@@ -193,8 +193,13 @@ class Broker:
         if len(meta.entry_sizes) >= cfg.max_entries_per_ledger or (
             meta.entry_sizes and age >= cfg.max_ledger_age_s
         ):
+            record = self.cluster.topics[topic]
+            if record.epoch != owned.epoch:
+                # the topic's ledger list changed owner: a versioned update would fail here
+                del self.owned[topic]
+                raise OwnershipLost(f"{topic}: another broker has taken it over")
             owned.writer.close(self.cluster.clock())
-            owned.writer = self._new_ledger(self.cluster.topics[topic])
+            owned.writer = self._new_ledger(record)
 
     # --- reading ---------------------------------------------------------------------------
     def read(self, topic: str, position: Position) -> bytes:
