@@ -95,3 +95,34 @@ def test_a_restarted_bookie_rebuilds_its_index_and_cuts_a_torn_tail(tmp_path: Pa
     again = Bookie("b", tmp_path / "b")
     assert again.read_entry(7, 1) == b"world" and again.read_entry(7, 2) is None
     assert again.fence(7) == (1, 0)
+
+
+class IgnoresFencing(Bookie):
+    """A deliberately broken bookie: reports fencing but keeps accepting the old writer."""
+
+    def fence(self, ledger: int) -> tuple[int, int]:
+        answer = super().fence(ledger)
+        self.fenced.discard(ledger)
+        return answer
+
+
+def zombie_acknowledged_after_close(tmp_path: Path, kind: type[Bookie]) -> bool:
+    """Whether an old writer gets an entry acknowledged past the ledger's recovered end."""
+    c = BookieCluster(Placement(random.Random(1)))
+    for i in range(3):
+        c.add_bookie(kind(f"b{i}", tmp_path / kind.__name__ / f"b{i}"))
+    meta = c.create_ledger(3, 3, 2, now=0)
+    old = LedgerWriter(c, meta)
+    for i in range(5):
+        old.add(bytes([i]))
+    recover(c, meta, now=1)
+    try:
+        entry = old.add(b"zombie")
+    except LedgerFenced:
+        return False
+    return entry > meta.last_entry  # acknowledged, yet outside the closed ledger: lost
+
+
+def test_fencing_is_what_stops_the_old_writer(tmp_path: Path) -> None:
+    assert not zombie_acknowledged_after_close(tmp_path, Bookie)
+    assert zombie_acknowledged_after_close(tmp_path, IgnoresFencing)

@@ -99,9 +99,10 @@ def replay_vs_delete(ctx: Context) -> Outcome[ReplayMeasurement]:
     in Kafka a partition's data lives on its brokers, so using a new broker means copying
     partitions to it.""",
     method="""A Pulsar-model cluster of N bookies is loaded by several topics written at
-    different rates on a simulated clock (E = W = 3, A = 2, ledgers rolled by entry count);
-    a bookie is added and writing goes on; the bytes that reach it from ledgers older than it,
-    the simulated time to its first entry and its share of later writes are counted. The same
+    different rates on a simulated clock (E = W = 3, A = 2, ledgers rolled after a scaled-down
+    count of entries or Pulsar's 240 minutes); a bookie is added and writing goes on until it
+    stores an entry, and then a while longer; the bytes that reach it from ledgers older than
+    it, the simulated time to its first entry and its share of later writes are counted. The same
     topics' bytes as Kafka-style partition logs (three replicas on consecutive brokers) are
     written as files on N broker directories; a broker is added and a balanced reassignment
     copies replicas from the most loaded brokers until it holds its share; bytes and copy time

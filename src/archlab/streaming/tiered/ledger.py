@@ -148,6 +148,7 @@ class LedgerWriter:
         self.meta = meta
         self.lac = -1
         self.ensemble_changes = 0
+        self.closed = False
 
     def add(self, data: bytes) -> int:
         """Store ``data`` as the next entry on its write set; its id once A bookies acked.
@@ -155,8 +156,8 @@ class LedgerWriter:
         Raises :class:`LedgerFenced` if the ledger was taken over, :class:`NotEnoughBookies`
         if fewer than A bookies could store it even after replacing the failed ones.
         """
-        if self.meta.state != "open":
-            raise LedgerFenced(f"ledger {self.meta.ledger_id} is {self.meta.state}")
+        if self.closed:  # its own view: a new owner's recovery is learnt from the bookies
+            raise LedgerFenced(f"ledger {self.meta.ledger_id} was closed by this writer")
         entry = self.lac + 1
         acked, failed = self._send(entry, data, self.meta.write_set(entry))
         if failed:
@@ -172,6 +173,7 @@ class LedgerWriter:
         return entry
 
     def close(self, now: float) -> None:
+        self.closed = True
         self.meta.state = "closed"
         self.meta.last_entry = self.lac
         self.meta.closed_at = now

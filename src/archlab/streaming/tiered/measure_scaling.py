@@ -154,10 +154,15 @@ def pulsar_style(
     joined = now[0]
     newcomer = cluster.add_bookie("bookie-new")
     first_write = -1.0
-    while now[0] - joined < after_s:
+    # write until the new bookie takes an entry (or two of Pulsar's longest rollover periods
+    # pass without it), then ``after_s`` more to see its share of the new data
+    while first_write < 0 and now[0] - joined < 2 * ROLLOVER_BOUND.value:
         step()
-        if first_write < 0 and newcomer.bytes_written > 0:
+        if newcomer.bytes_written > 0:
             first_write = now[0] - joined
+    end = now[0] + after_s
+    while now[0] < end:
+        step()
     moved = sum(
         newcomer.ledger_bytes(ledger) for ledger in newcomer.ledgers() if ledger in old_ledgers
     )
