@@ -32,6 +32,17 @@ from archlab.streaming.routing.exchanges import (
     RoutingError,
     binding,
 )
+from archlab.streaming.routing.queues import (
+    Consumer,
+    Delivery,
+    Entry,
+    Message,
+    Queue,
+    QueueStats,
+    expired,
+)
+
+__all__ = ["Broker", "BrokerError", "Delivery", "Message", "Queue", "QueueStats"]
 
 NOT_FOUND = 404
 PRECONDITION_FAILED = 406
@@ -52,75 +63,10 @@ class BrokerError(Exception):
         self.text = text
 
 
-@dataclass(frozen=True)
-class Message:
-    exchange: str
-    routing_key: str
-    body: bytes
-    headers: Mapping[str, HeaderValue] = field(default_factory=dict)
-    expiration_s: float | None = None
-    deaths: tuple[tuple[str, str], ...] = ()  # (queue, reason), oldest first
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A message pushed to (or fetched by) a session; ``tag`` is that session's delivery tag."""
-
-    session: int
-    consumer: str
-    tag: int
-    queue: str
-    message: Message
-    redelivered: bool
-
-
-@dataclass(order=True)
-class _Entry:
-    seq: int
-    message: Message = field(compare=False)
-    expires_at: float | None = field(compare=False, default=None)
-    redelivered: bool = field(compare=False, default=False)
-
-
-@dataclass
-class QueueStats:
-    enqueued: int = 0
-    delivered: int = 0
-    acked: int = 0
-    requeued: int = 0
-    dead_lettered: int = 0
-    dropped: int = 0
-    expired: int = 0
-
-
-@dataclass
-class _Consumer:
-    tag: str
-    session: int
-    queue: str
-    prefetch: int  # 0: unlimited
-    unacked: int = 0
-
-
-@dataclass
-class Queue:
-    name: str
-    message_ttl_s: float | None = None
-    max_length: int | None = None
-    dead_letter_exchange: str | None = None
-    dead_letter_routing_key: str | None = None
-    ready: list[_Entry] = field(default_factory=list)  # a heap by seq: the head is ready[0]
-    unacked: int = 0
-    consumers: list[tuple[int, str]] = field(default_factory=list)  # (session, tag)
-    stats: QueueStats = field(default_factory=QueueStats)
-    next_seq: int = 0
-    turn: int = 0
-
-
 @dataclass
 class _Session:
     next_tag: int = 1
-    outstanding: dict[int, tuple[str, _Entry, str]] = field(default_factory=dict)
+    outstanding: dict[int, tuple[str, Entry, str]] = field(default_factory=dict)
 
 
 class Broker:
@@ -131,7 +77,7 @@ class Broker:
         self.exchanges: dict[str, Exchange] = {"": Exchange("", "direct")}
         self.queues: dict[str, Queue] = {}
         self._sessions: dict[int, _Session] = {}
-        self._consumers: dict[tuple[int, str], _Consumer] = {}
+        self._consumers: dict[tuple[int, str], Consumer] = {}
         self._outbox: list[Delivery] = []
 
     # --- topology -----------------------------------------------------------------------
@@ -233,7 +179,7 @@ class Broker:
         now = self._clock()
         ttls = [t for t in (queue.message_ttl_s, message.expiration_s) if t is not None]
         expires = now + min(ttls) if ttls else None
-        heapq.heappush(queue.ready, _Entry(queue.next_seq, message, expires))
+        heapq.heappush(queue.ready, Entry(queue.next_seq, message, expires))
         queue.next_seq += 1
         queue.stats.enqueued += 1
         while queue.max_length is not None and len(queue.ready) > queue.max_length:
@@ -250,7 +196,7 @@ class Broker:
             raise BrokerError(PRECONDITION_FAILED, f"prefetch must be ≥ 0, got {prefetch}")
         if (session, consumer_tag) in self._consumers:
             raise BrokerError(PRECONDITION_FAILED, f"consumer tag {consumer_tag!r} is in use")
-        self._consumers[(session, consumer_tag)] = _Consumer(consumer_tag, session, queue, prefetch)
+        self._consumers[(session, consumer_tag)] = Consumer(consumer_tag, session, queue, prefetch)
         self.queues[queue].consumers.append((session, consumer_tag))
         self._dispatch(self.queues[queue])
 
@@ -311,7 +257,7 @@ class Broker:
         now = self._clock()
         count = 0
         for queue in list(self.queues.values()):
-            while queue.ready and _expired(queue.ready[0], now):
+            while queue.ready and expired(queue.ready[0], now):
                 self._dead_letter(queue, heapq.heappop(queue.ready), "expired")
                 queue.stats.expired += 1
                 count += 1
@@ -331,7 +277,7 @@ class Broker:
     def _dispatch(self, queue: Queue) -> None:
         now = self._clock()
         while queue.ready and queue.consumers:
-            if _expired(queue.ready[0], now):
+            if expired(queue.ready[0], now):
                 self._dead_letter(queue, heapq.heappop(queue.ready), "expired")
                 queue.stats.expired += 1
                 continue
@@ -343,7 +289,7 @@ class Broker:
             consumer.unacked += 1
             self._outbox.append(self._hand_out(consumer.session, consumer.tag, queue, entry))
 
-    def _next_consumer(self, queue: Queue) -> _Consumer | None:
+    def _next_consumer(self, queue: Queue) -> Consumer | None:
         n = len(queue.consumers)
         for step in range(n):
             index = (queue.turn + step) % n
@@ -353,7 +299,7 @@ class Broker:
                 return consumer
         return None
 
-    def _hand_out(self, session: int, consumer: str, queue: Queue, entry: _Entry) -> Delivery:
+    def _hand_out(self, session: int, consumer: str, queue: Queue, entry: Entry) -> Delivery:
         state = self._sessions[session]
         tag = state.next_tag
         state.next_tag += 1
@@ -361,7 +307,7 @@ class Broker:
         queue.unacked += 1
         return Delivery(session, consumer, tag, queue.name, entry.message, entry.redelivered)
 
-    def _settle(self, session: int, tag: int, multiple: bool) -> Iterator[tuple[Queue, _Entry]]:
+    def _settle(self, session: int, tag: int, multiple: bool) -> Iterator[tuple[Queue, Entry]]:
         state = self._sessions.get(session)
         if state is None or tag not in state.outstanding:
             raise BrokerError(PRECONDITION_FAILED, f"unknown delivery tag {tag}")
@@ -391,7 +337,7 @@ class Broker:
         for queue in touched.values():
             self._dispatch(queue)
 
-    def _dead_letter(self, queue: Queue, entry: _Entry, reason: str) -> None:
+    def _dead_letter(self, queue: Queue, entry: Entry, reason: str) -> None:
         dlx = queue.dead_letter_exchange
         message = entry.message
         cycle = reason != "rejected" and any(q == queue.name for q, _ in message.deaths)
@@ -426,7 +372,3 @@ class Broker:
         if exchange is None:
             raise BrokerError(NOT_FOUND, f"no exchange {name!r}")
         return exchange
-
-
-def _expired(entry: _Entry, now: float) -> bool:
-    return entry.expires_at is not None and entry.expires_at <= now
