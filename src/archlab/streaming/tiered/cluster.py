@@ -153,11 +153,9 @@ class Broker:
         record.epoch += 1
         copied = 0
         if record.ledgers:
-            last = c.ledger(record.ledgers[-1])
-            copied = recover(c.bookies, last, c.clock())
-            if last.entries == 0:
-                c.bookies.delete_ledger(last)
-                record.ledgers.pop()
+            # an empty recovered ledger stays in the list, fenced: deleting it would let the
+            # previous owner's next add recreate it on the bookies, unfenced
+            copied = recover(c.bookies, c.ledger(record.ledgers[-1]), c.clock())
         self.owned[topic] = _Owned(record.epoch, self._new_ledger(record))
         return copied
 
