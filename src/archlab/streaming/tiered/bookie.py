@@ -12,11 +12,16 @@ lost its topic cannot get an acknowledgement from a quorum any more.
 
 from __future__ import annotations
 
+import os
 import struct
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 _RECORD = struct.Struct("<QqI")
+#: Ledger files kept open at once (appends and reads reuse them; the least recent is closed).
+OPEN_FILES = 32
 
 
 class BookieUnavailable(ConnectionError):
@@ -43,6 +48,7 @@ class Bookie:
         self.bytes_written = 0
         directory.mkdir(parents=True, exist_ok=True)
         self._ledgers: dict[int, _LedgerFile] = {}
+        self._files: OrderedDict[int, BinaryIO] = OrderedDict()
         for path in sorted(directory.glob("*.log")):
             self._ledgers[int(path.stem)] = _scan(path)
 
@@ -60,8 +66,9 @@ class Bookie:
         state = self._ledgers.setdefault(ledger, _LedgerFile())
         if entry in state.index:
             return  # a retried add (recovery re-replicating): already durable here
-        with self._path(ledger).open("ab") as f:
-            f.write(_RECORD.pack(entry, lac, len(data)) + data)
+        f = self._file(ledger)
+        f.write(_RECORD.pack(entry, lac, len(data)) + data)
+        f.flush()
         state.index[entry] = (state.size + _RECORD.size, len(data))
         state.size += _RECORD.size + len(data)
         state.lac = max(state.lac, lac)
@@ -87,9 +94,7 @@ class Bookie:
         if state is None or entry not in state.index:
             return None
         offset, length = state.index[entry]
-        with self._path(ledger).open("rb") as f:
-            f.seek(offset)
-            return f.read(length)
+        return os.pread(self._file(ledger).fileno(), length, offset)
 
     def fence(self, ledger: int) -> tuple[int, int]:
         """Fence ``ledger`` here; ``(last entry id held, highest LAC seen)``, -1 when none."""
@@ -104,10 +109,29 @@ class Bookie:
         """Drop a ledger's fragment (offloaded or past retention); bytes freed."""
         state = self._ledgers.pop(ledger, None)
         self.fenced.discard(ledger)
+        handle = self._files.pop(ledger, None)
+        if handle is not None:
+            handle.close()
         if state is None:
             return 0
         self._path(ledger).unlink(missing_ok=True)
         return state.size
+
+    def _file(self, ledger: int) -> BinaryIO:
+        handle = self._files.get(ledger)
+        if handle is None:
+            handle = self._path(ledger).open("a+b")
+            self._files[ledger] = handle
+            while len(self._files) > OPEN_FILES:
+                self._files.popitem(last=False)[1].close()
+        else:
+            self._files.move_to_end(ledger)
+        return handle
+
+    def close(self) -> None:
+        """Close the ledger files this bookie holds open."""
+        while self._files:
+            self._files.popitem()[1].close()
 
     def holds(self, ledger: int) -> bool:
         return ledger in self._ledgers

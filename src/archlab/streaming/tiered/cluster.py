@@ -113,6 +113,11 @@ class TieredCluster:
         self.brokers[name] = broker
         return broker
 
+    def close(self) -> None:
+        """Close the bookies' open ledger files."""
+        for bookie in self.bookies.bookies.values():
+            bookie.close()
+
     def ledger(self, ledger_id: int) -> LedgerMetadata:
         return self.bookies.metadata.ledgers[ledger_id]
 

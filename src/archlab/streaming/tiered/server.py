@@ -62,6 +62,7 @@ class TieredServer:
             writer.close()
         if self._server is not None:
             await self._server.wait_closed()
+        self.cluster.close()
 
     async def _tick(self) -> None:
         while True:
