@@ -61,3 +61,14 @@ def test_declare_publish_get(served: int) -> None:
 def test_no_broker_is_one_line_exit_3() -> None:
     r = run_cli(["exchange", "get", "--port", "1", "q"])
     assert r.exit_code == 3 and "no exchange broker" in r.stderr
+
+
+def test_a_busy_port_is_one_line_exit_2() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        r = run_cli(["exchange", "serve", "--port", port])
+    assert r.exit_code == 2 and "cannot listen" in r.stderr and "Traceback" not in r.stderr

@@ -114,3 +114,48 @@ def retention(**changes: object) -> TieredRetentionMeasurement:
 )
 def test_retention_judge_reaches_each_verdict(changes: dict[str, object], verdict: str) -> None:
     assert judge_tiered_retention(retention(**changes)).verdict == verdict
+
+
+def test_a_log_that_deletes_what_was_consumed_is_measured_and_refuted(tmp_path: Path) -> None:
+    deleted = measure_replay(tmp_path, 600, 5, Random(3), retain_ledgers=0)
+    assert deleted.log_replayed == 0
+    assert judge_replay(deleted).verdict == "refuted"
+
+
+def test_an_offloader_that_never_runs_is_measured_and_refuted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from archlab.streaming.tiered import measure_retention as mr
+    from archlab.streaming.tiered.cluster import Broker
+    from archlab.streaming.tiered.objectstore import LocalDirectoryStore
+
+    monkeypatch.setattr(Broker, "offload", lambda self, topic: 0)
+    local: dict[bool, list[float]] = {False: [], True: []}
+    runs = {}
+    for hours in (4.0, 16.0):
+        for offload in (False, True):
+            run = mr.run_retention(
+                tmp_path / f"{hours}-{offload}",
+                LocalDirectoryStore(tmp_path / f"o{hours}-{offload}"),
+                Random(0),
+                hours,
+                20,
+                offload,
+                4,
+                256,
+            )
+            local[offload].append(run.local / mr.MB)
+            runs[offload] = run
+    m = retention(
+        retention_hours=[4.0, 16.0],
+        local_mb_without_offload=local[False],
+        local_mb_with_offload=local[True],
+        object_mb_with_offload=[0.0, 0.0],
+        retention_ratio=4.0,
+        local_growth_with_offload=local[True][1] / local[True][0],
+        local_growth_without_offload=local[False][1] / local[False][0],
+        without_offload_proportionality=local[False][1] / local[False][0] / 4,
+        retained_readable=mr.read_back(runs[True]),
+    )
+    assert m.local_growth_with_offload > 2
+    assert judge_tiered_retention(m).verdict == "refuted"

@@ -40,8 +40,11 @@ def serve_command(host: str, port: int) -> None:
     """Run the broker until interrupted (port 0: any free port, printed on start)."""
     from archlab.streaming.routing.server import serve
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(host, port))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(host, port))
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 @exchange.command("declare")

@@ -95,6 +95,8 @@ def serve_command(
         retention_s=retention_hours * 3600 if retention_hours else None,
         offload=offload,
     )
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"--dir {directory}: not a directory")
     server = TieredServer(
         directory, _store(directory, s3_endpoint, bucket), config, bookies, host, port
     )
@@ -107,5 +109,8 @@ def serve_command(
         finally:
             await server.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main())
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None

@@ -103,7 +103,7 @@ def measure_replay(
         broker.ack("events", "billing", position)
     if retain_ledgers is not None:
         record = cluster.topics["events"]
-        for ledger_id in record.ledgers[:-retain_ledgers]:
+        for ledger_id in record.ledgers[: len(record.ledgers) - retain_ledgers]:
             cluster.bookies.delete_ledger(cluster.ledger(ledger_id))
             record.ledgers.remove(ledger_id)
     retained = len(broker.positions("events"))
