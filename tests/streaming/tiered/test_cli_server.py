@@ -91,3 +91,35 @@ def test_produce_subscribe_receive_seek_over_tcp(tmp_path: Path) -> None:
             await server.close()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_produce_and_consume_commands_against_a_served_cluster(tmp_path: Path) -> None:
+    import threading
+
+    loop = asyncio.new_event_loop()
+    server = TieredServer(tmp_path, LocalDirectoryStore(tmp_path / "objects"), TieredConfig())
+    loop.run_until_complete(server.start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        port = str(server.port)
+        r = run_cli(["tiered", "produce", "--port", port, "orders", "one", "two", "three"])
+        assert r.exit_code == 0, r.stderr
+        assert len(r.stdout.split()) == 3
+        first = run_cli(["tiered", "consume", "--port", port, "orders", "--subscription", "a"])
+        assert [line.split(" ", 1)[1] for line in first.stdout.splitlines()] == [
+            "one",
+            "two",
+            "three",
+        ]
+        again = run_cli(["tiered", "consume", "--port", port, "orders", "--subscription", "a"])
+        assert again.stdout == ""  # acknowledged: this subscription has read them
+        other = run_cli(["tiered", "consume", "--port", port, "orders", "--subscription", "b"])
+        assert len(other.stdout.splitlines()) == 3  # still in the log for a new subscription
+    finally:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+    gone = run_cli(["tiered", "consume", "--port", port, "orders", "--subscription", "a"])
+    assert gone.exit_code == 3 and "no tiered broker" in gone.stderr

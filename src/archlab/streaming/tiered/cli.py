@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
-from archlab.errors import ConfigError
+from archlab.errors import ConfigError, UnavailableError
+from archlab.streaming.tiered.client import Refused, TieredClient
 from archlab.streaming.tiered.cluster import TieredConfig
 from archlab.streaming.tiered.objectstore import LocalDirectoryStore, ObjectStore, S3ObjectStore
 
 
 @click.group("tiered")
 def tiered() -> None:
-    """Separated storage with tiering as Pulsar does it (codex 7.2): demo, serve.
+    """Separated storage with tiering as Pulsar does it (codex 7.2): demo, serve, produce, consume.
 
     \b
     Examples:
       archlab tiered demo --messages 500
       archlab tiered demo --s3-endpoint http://127.0.0.1:9000 --bucket offload
       archlab tiered serve --dir /tmp/tiered --port 6650 --retention-hours 24
+      archlab tiered produce --port 6650 orders 'first order' 'second order'
+      archlab tiered consume --port 6650 orders --subscription audit --max 100
     """
 
 
@@ -114,3 +120,53 @@ def serve_command(
             asyncio.run(main())
     except OSError as e:
         raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+
+def _client(host: str, port: int) -> TieredClient:
+    try:
+        return TieredClient(host, port)
+    except OSError as e:
+        raise UnavailableError(f"no tiered broker at {host}:{port}: {e.strerror or e}") from None
+
+
+@tiered.command("produce")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=6650, show_default=True)
+@click.argument("topic")
+@click.argument("messages", nargs=-1, required=True)
+def produce_command(host: str, port: int, topic: str, messages: tuple[str, ...]) -> None:
+    """Append MESSAGES to TOPIC; prints each message's position (ledger:entry)."""
+    with _client(host, port) as client:
+        for message in messages:
+            ledger, entry = _call(functools.partial(client.produce, topic, message.encode()))
+            click.echo(f"{ledger}:{entry}")
+
+
+@tiered.command("consume")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=6650, show_default=True)
+@click.argument("topic")
+@click.option("--subscription", required=True, help="Created on first use.")
+@click.option("--from", "initial", type=click.Choice(["earliest", "latest"]), default="earliest")
+@click.option("--max", "limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+def consume_command(
+    host: str, port: int, topic: str, subscription: str, initial: str, limit: int
+) -> None:
+    """Receive up to --max messages of TOPIC and acknowledge them (they stay in the log)."""
+    with _client(host, port) as client:
+        _call(lambda: client.subscribe(topic, subscription, initial))
+        got = _call(lambda: client.receive(topic, subscription, limit))
+        for ledger, entry, body in got:
+            click.echo(f"{ledger}:{entry} {body.decode(errors='replace')}")
+        if got:
+            _call(lambda: client.ack(topic, subscription, got[-1][0], got[-1][1]))
+
+
+T = TypeVar("T")
+
+
+def _call(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except Refused as e:
+        raise ConfigError(f"broker refused: {e}") from None
