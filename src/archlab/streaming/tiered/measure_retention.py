@@ -15,6 +15,7 @@ either way a lower bound of a real S3's latency.
 
 from __future__ import annotations
 
+import logging
 import socket
 import statistics
 import time
@@ -192,12 +193,16 @@ def object_store(scratch: Path, kind: str) -> Iterator[tuple[ObjectStore, str]]:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+            requests_log = logging.getLogger("werkzeug")  # the server logs every request
+            level = requests_log.level
+            requests_log.setLevel(logging.ERROR)
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             server.start()
             try:
                 yield S3ObjectStore.connect(f"http://127.0.0.1:{port}", "offload"), "S3 (moto)"
             finally:
                 server.stop()
+                requests_log.setLevel(level)
             return
     yield LocalDirectoryStore(scratch / "objects"), "local directory"
 
