@@ -103,8 +103,8 @@ class TieredCluster:
         self.brokers: dict[str, Broker] = {}
         self.offloaded_at: dict[int, float] = {}
 
-    def add_bookie(self, name: str) -> Bookie:
-        bookie = Bookie(name, self.directory / "bookies" / name)
+    def add_bookie(self, name: str, sync: bool = False) -> Bookie:
+        bookie = Bookie(name, self.directory / "bookies" / name, sync)
         self.bookies.add_bookie(bookie)
         return bookie
 

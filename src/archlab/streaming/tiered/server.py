@@ -39,7 +39,7 @@ class TieredServer:
     ) -> None:
         self.cluster = TieredCluster(directory, store, random.Random(), time.time, config)
         for i in range(bookies):
-            self.cluster.add_bookie(f"bookie{i}")
+            self.cluster.add_bookie(f"bookie{i}", sync=True)
         self.broker = self.cluster.add_broker("broker0")
         self.host, self.port, self.tick_s = host, port, tick_s
         self._server: asyncio.Server | None = None
