@@ -134,3 +134,32 @@ def test_bad_frames_get_protocol_errors_and_others_are_served() -> None:
         assert server.protocol_errors >= 7
 
     run(scenario)
+
+
+def test_nack_cancel_unbind_and_delete_over_tcp() -> None:
+    async def scenario(server: ExchangeServer) -> None:
+        c = await ExchangeClient.connect("127.0.0.1", server.port)
+        try:
+            await c.declare_exchange("h", "headers")
+            await c.declare_queue("pdfs")
+            pdf = {"x-match": "all", "format": "pdf"}
+            await c.bind("pdfs", "h", arguments=pdf)
+            assert await c.publish("h", "", b"doc", {"format": "pdf"}) == 1
+            await c.consume("pdfs", "w", prefetch=1)
+            first = await c.next_delivery()
+            await c.nack(first.tag, requeue=True)
+            again = await c.next_delivery()
+            assert again.body == b"doc" and again.redelivered
+            await c.request("cancel", consumer="w")  # unacked: back to the queue
+            assert await c.depth("pdfs") == (1, 0)
+            await c.request("unbind", queue="pdfs", exchange="h", arguments=pdf)
+            assert await c.publish("h", "", b"doc", {"format": "pdf"}) == 0
+            reply = await c.request("delete_queue", name="pdfs")
+            assert reply["messages"] == 1
+            with pytest.raises(RequestRefused) as refused:
+                await c.depth("pdfs")
+            assert refused.value.code == 404
+        finally:
+            await c.close()
+
+    run(scenario)
