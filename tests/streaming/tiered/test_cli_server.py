@@ -123,3 +123,39 @@ def test_produce_and_consume_commands_against_a_served_cluster(tmp_path: Path) -
         loop.close()
     gone = run_cli(["tiered", "consume", "--port", port, "orders", "--subscription", "a"])
     assert gone.exit_code == 3 and "no tiered broker" in gone.stderr
+
+
+def test_a_restarted_server_finds_its_topics_and_recovers_the_open_ledger(tmp_path: Path) -> None:
+    def serve_and(action: Any) -> Any:
+        async def main() -> Any:
+            server = TieredServer(
+                tmp_path, LocalDirectoryStore(tmp_path / "objects"), TieredConfig()
+            )
+            await server.start()
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            try:
+                return await action(reader, writer)
+            finally:
+                writer.close()
+                await server.close()
+
+        return asyncio.run(asyncio.wait_for(main(), 30))
+
+    async def write(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> list[int]:
+        ledgers = []
+        for i in range(5):
+            reply, _ = await call(reader, writer, f"m{i}".encode(), id=i, op="produce", topic="t")
+            ledgers.append(reply["ledger"])
+        return ledgers
+
+    async def read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> list[Any]:
+        sub = {"topic": "t", "subscription": "late"}
+        await call(reader, writer, id=1, op="subscribe", **sub)
+        reply, body = await call(reader, writer, id=2, op="receive", max=100, **sub)
+        more, _ = await call(reader, writer, b"after", id=3, op="produce", topic="t")
+        return [reply["messages"], body, more["ledger"]]
+
+    first_ledgers = serve_and(write)
+    messages, body, new_ledger = serve_and(read)
+    assert body == b"m0m1m2m3m4" and len(messages) == 5
+    assert new_ledger > first_ledgers[-1]  # the open ledger was recovered and closed

@@ -1,7 +1,9 @@
 """The Pulsar-model cluster served over TCP with asyncio (``archlab tiered serve``).
 
 One process holds the bookies (directories under ``--dir``), the object store (a directory, or
-an S3 endpoint) and one broker, which acquires each topic the first time a client names it.
+an S3 endpoint), the metadata (``--dir``/metadata, :mod:`.persist`, saved before replies are
+sent) and one broker, which acquires each topic the first time a client names it; after a
+restart that acquisition recovers the ledger that was open.
 Frames and errors are the exchange broker's (:mod:`archlab.streaming.routing.wire`); a frame
 that cannot be decoded gets an error reply, an oversized length closes that connection only.
 A timer runs the broker's maintenance (ledger rollover by age, offload, retention) every
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from archlab.runtime.framing import FrameDecoder, FrameTooLarge
 from archlab.streaming.routing.wire import FRAME_ERROR, MAX_FRAME, ProtocolError, decode, encode
+from archlab.streaming.tiered import persist
 from archlab.streaming.tiered.cluster import TieredCluster, TieredConfig
 from archlab.streaming.tiered.objectstore import ObjectStore
 from archlab.streaming.tiered.protocol import handle
@@ -40,6 +43,8 @@ class TieredServer:
         self.cluster = TieredCluster(directory, store, random.Random(), time.time, config)
         for i in range(bookies):
             self.cluster.add_bookie(f"bookie{i}", sync=True)
+        self.metadata_path = directory / "metadata"
+        persist.load(self.cluster, self.metadata_path)  # a restart finds its topics again
         self.broker = self.cluster.add_broker("broker0")
         self.host, self.port, self.tick_s = host, port, tick_s
         self._server: asyncio.Server | None = None
@@ -69,6 +74,7 @@ class TieredServer:
             await asyncio.sleep(self.tick_s)
             for topic in list(self.broker.owned):
                 self.broker.maintain(topic)
+            persist.save(self.cluster, self.metadata_path)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
@@ -83,14 +89,18 @@ class TieredServer:
                     )
                     await writer.drain()
                     return
+                replies = []
                 for body in bodies:
                     try:
                         header, payload = decode(body)
                     except ProtocolError as e:
-                        reply = {"id": None, "ok": False, "code": e.code, "error": e.text}
-                        writer.write(encode(reply))
+                        refused = {"id": None, "ok": False, "code": e.code, "error": e.text}
+                        replies.append(encode(refused))
                         continue
-                    writer.write(encode(*handle(self.broker, header, payload)))
+                    replies.append(encode(*handle(self.broker, header, payload)))
+                if bodies:  # the metadata is durable before any reply leaves
+                    persist.save(self.cluster, self.metadata_path)
+                writer.write(b"".join(replies))
                 await writer.drain()
         except ConnectionError:
             pass
