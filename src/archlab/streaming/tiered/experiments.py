@@ -197,8 +197,27 @@ def storage_scaling(ctx: Context) -> Outcome[StorageScalingMeasurement]:
         if m.pulsar_new_node_took_writes
         else "never",
     )
+    figure = Figure(
+        "Data copied to bring a new storage node into use",
+        y_label="MB",
+        series=[
+            Series(
+                "copied in all",
+                ["Kafka-style reassignment", "Pulsar-style new bookie"],
+                [m.kafka_moved_mb, m.pulsar_moved_mb],
+                style="bar",
+            ),
+            Series(
+                "copied before its first new write",
+                ["Kafka-style reassignment", "Pulsar-style new bookie"],
+                [m.kafka_mb_before_first_write, m.pulsar_moved_mb],
+                style="bar",
+            ),
+        ],
+    )
     return Outcome(
         m,
+        figures=[figure],
         summary=f"Kafka-style moved {m.kafka_moved_mb:.1f} MB ({m.kafka_moved_fraction:.0%}); "
         f"Pulsar-style moved {m.pulsar_moved_mb:.1f} MB, new bookie writing after "
         f"{m.pulsar_s_to_first_write:.0f} simulated s, {m.pulsar_new_node_share:.0%} of new data",
