@@ -58,8 +58,16 @@ def test_declare_publish_get(served: int) -> None:
     assert bad.exit_code == 2 and "404" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_no_broker_is_one_line_exit_3() -> None:
-    r = run_cli(["exchange", "get", "--port", "1", "q"])
+    r = run_cli(["exchange", "get", "--port", str(free_port()), "q"])
     assert r.exit_code == 3 and "no exchange broker" in r.stderr
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 import struct
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,11 @@ def test_the_demo_reports_no_copy_fencing_and_full_replay() -> None:
 
 
 def test_a_bad_s3_endpoint_is_one_line() -> None:
-    result = run_cli(["tiered", "demo", "--s3-endpoint", "http://127.0.0.1:1", "--bucket", "b"])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    result = run_cli(["tiered", "demo", "--s3-endpoint", endpoint, "--bucket", "b"])
     assert result.exit_code == 2 and "--s3-endpoint" in result.stderr
     assert "Traceback" not in result.stderr
 
