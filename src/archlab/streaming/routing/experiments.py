@@ -97,7 +97,9 @@ def routing(ctx: Context) -> Outcome[RoutingMeasurement]:
             Column("exchange: queues given exactly their set", "fraction"),
             Column("log: messages read per message wanted", "x"),
         ],
-        note="A log broker does not look at keys or headers: the consumer reads and filters.",
+        note="A log broker does not look at keys or headers: the consumer reads and filters. "
+        "Per-key order on the exchange side is four competing consumers on one queue; "
+        "RabbitMQ's consistent-hash exchange plugin (not modelled) would shard keys to queues.",
     )
     for requirement in ROUTED:
         capability.add(requirement, exact[requirement], reads[requirement])
