@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
@@ -248,8 +249,7 @@ def decision_rates(
     return trie_rates, scan_rates, matches, visited
 
 
-def _rate(match: object, keys: list[str]) -> float:
-    assert callable(match)
+def _rate(match: Callable[[str], object], keys: list[str]) -> float:
     start = time.perf_counter()
     for key in keys:
         match(key)
