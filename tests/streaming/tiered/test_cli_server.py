@@ -164,3 +164,22 @@ def test_a_restarted_server_finds_its_topics_and_recovers_the_open_ledger(tmp_pa
     messages, body, new_ledger = serve_and(read)
     assert body == b"m0m1m2m3m4" and len(messages) == 5
     assert new_ledger > first_ledgers[-1]  # the open ledger was recovered and closed
+
+
+def test_too_few_bookies_is_an_error_reply_not_a_dropped_connection(tmp_path: Path) -> None:
+    async def main() -> None:
+        server = TieredServer(tmp_path, LocalDirectoryStore(tmp_path / "o"), TieredConfig())
+        await server.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        try:
+            assert (await call(reader, writer, b"x", id=1, op="produce", topic="t"))[0]["ok"]
+            for bookie in list(server.cluster.bookies.bookies.values())[:2]:
+                bookie.up = False
+            reply, _ = await call(reader, writer, b"y", id=2, op="produce", topic="t")
+            assert reply["code"] == 541 and "NotEnoughBookies" in reply["error"]
+            assert (await call(reader, writer, id=3, op="stats"))[0]["ok"]
+        finally:
+            writer.close()
+            await server.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -10,6 +10,9 @@ payload); the operations are a log's:
 - ``ack {topic, subscription, ledger, entry}`` (cumulative), ``seek`` (same fields);
 - ``stats`` -> bytes on the bookies and in the object store.
 
+Errors: 502 a missing or mistyped field, 540 an unknown op, 404 no such subscription or
+message, 541 the storage cannot serve the request now (too few bookies, an I/O error).
+
 A broker owns the topics it serves: the first request naming a topic makes it acquire it.
 """
 
@@ -18,11 +21,13 @@ from __future__ import annotations
 from typing import Any
 
 from archlab.streaming.routing.wire import NOT_IMPLEMENTED, SYNTAX_ERROR
-from archlab.streaming.tiered.cluster import Broker, Position
+from archlab.streaming.tiered.cluster import Broker, OwnershipLost, Position
+from archlab.streaming.tiered.ledger import NotEnoughBookies, RecoveryFailed
 
 Reply = tuple[dict[str, Any], bytes]
 OPERATIONS = ("produce", "subscribe", "receive", "ack", "seek", "stats")
 MAX_RECEIVE = 10_000
+INTERNAL_ERROR = 541  # AMQP's reply code for a server-side failure
 
 
 class RequestError(ValueError):
@@ -46,6 +51,9 @@ def handle(broker: Broker, header: dict[str, Any], payload: bytes) -> Reply:
         return _error(request_id, e.code, e.text), b""
     except KeyError as e:
         return _error(request_id, 404, f"not found: {e.args[0]}"), b""
+    except (NotEnoughBookies, RecoveryFailed, OwnershipLost, OSError) as e:
+        # the storage cannot take the request now (bookies down, a lost topic, an I/O error)
+        return _error(request_id, INTERNAL_ERROR, f"{type(e).__name__}: {e}"), b""
     return {"id": request_id, "ok": True, **body}, out
 
 
