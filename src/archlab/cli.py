@@ -34,6 +34,8 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "design": "archlab.design.cli:design",
     "cluster": "archlab.runtime.cli:cluster",
     "collab": "archlab.runtime.collab.cli:collab",
+    "exchange": "archlab.streaming.routing.cli:exchange",
+    "tiered": "archlab.streaming.tiered.cli:tiered",
     "limits": "archlab.resilience.cli:limits",
     "traces": "archlab.observability.cli:traces",
     "vector": "archlab.vector.cli:vector",
