@@ -70,7 +70,8 @@ def judge_l4_vs_l7(m: L4L7Measurement) -> Judgement:
     text = (
         f"L7 spent {m.l7_cpu_ratio['keepalive']:.2f}x L4's CPU per request with keep-alive and "
         f"{m.l7_cpu_ratio['close']:.2f}x without; L4 carried "
-        f"{m.l4_throughput_ratio['keepalive']:.2f}x and {m.l4_throughput_ratio['close']:.2f}x L7's requests/s; added p50 "
+        f"{m.l4_throughput_ratio['keepalive']:.2f}x and {m.l4_throughput_ratio['close']:.2f}x "
+        "L7's requests/s; added p50 "
         f"L4 {m.added_p50_ms['l4_keepalive']:.3f} ms, L7 {m.added_p50_ms['l7_keepalive']:.3f} ms"
     )
     if not (m.l7_routes_by_path and not m.l4_routes_by_path):
