@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import cached_property
 
 from archlab.errors import ConfigError
 
@@ -17,7 +18,7 @@ class Backend:
     host: str
     port: int
 
-    @property
+    @cached_property
     def name(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 

@@ -122,13 +122,21 @@ class UpstreamConnection(asyncio.Protocol):
         if self.closed or self.transport is None or self.transport.is_closing():
             raise UpstreamError("connection already closed", sent=False)
         self._head = head
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[UpstreamResponse] = loop.create_future()
+        self._waiter = waiter
+        # A timer handle, not asyncio.wait_for: that would start a task for every request.
+        timer = loop.call_later(timeout, self._time_out, waiter, timeout)
         self.transport.write(request)
         try:
-            return await asyncio.wait_for(self._waiter, timeout)
-        except TimeoutError:
+            return await waiter
+        finally:
+            timer.cancel()
+
+    def _time_out(self, waiter: asyncio.Future[UpstreamResponse], timeout: float) -> None:
+        if not waiter.done():
+            waiter.set_exception(UpstreamError(f"no response within {timeout:g} s", sent=True))
             self.close()
-            raise UpstreamError(f"no response within {timeout:g} s", sent=True) from None
 
 
 class UpstreamPool:
