@@ -1,5 +1,19 @@
 """Chapter 3 claims, measured: L4 vs L7 balancing, HOL blocking, migration, anycast vs DNS."""
 
+from archlab.net.experiments.hol_blocking import (
+    HolMeasurement,
+    LossPoint,
+    hol_blocking,
+    judge_hol_blocking,
+)
 from archlab.net.experiments.l4_vs_l7 import L4L7Measurement, judge_l4_vs_l7, l4_vs_l7
 
-__all__ = ["L4L7Measurement", "judge_l4_vs_l7", "l4_vs_l7"]
+__all__ = [
+    "HolMeasurement",
+    "L4L7Measurement",
+    "LossPoint",
+    "hol_blocking",
+    "judge_hol_blocking",
+    "judge_l4_vs_l7",
+    "l4_vs_l7",
+]
