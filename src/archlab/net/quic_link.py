@@ -113,6 +113,7 @@ class _Arrival:
     to_server: bool = field(compare=False)
     data: bytes = field(compare=False)
     source: Address = field(compare=False)
+    generation: int = field(compare=False, default=0)
 
 
 class LinkSimulation:
@@ -133,32 +134,62 @@ class LinkSimulation:
         self.up = Link(delay, bits_per_second, up_drops)  # client -> server
         self.down = Link(delay, bits_per_second, down_drops)  # server -> client
         self.client_address: Address = CLIENT
+        self._paths: dict[Address, tuple[Link, Link]] = {CLIENT: (self.up, self.down)}
         self.now = 0.0
         self._arrivals: list[_Arrival] = []
         self._seq = 0
         #: Datagrams the server sent to an address the client no longer has.
         self.lost_to_old_address = 0
+        #: A connection bound to its addresses, like TCP's 4-tuple: the server takes no
+        #: datagram from any other client address (a kernel would answer with a reset).
+        self.bind_to_address = False
+        self._bound: Address | None = None
+        self.refused_from_new_address = 0
+        self.generation = 0
+        self._calls: list[tuple[float, int, Callable[[], None]]] = []
         self.on_step: Callable[[LinkSimulation], None] | None = None
 
+    def call_at(self, at: float, fn: Callable[[], None]) -> None:
+        """Run ``fn`` at virtual time ``at`` (an application's own timer)."""
+        self._seq += 1
+        heapq.heappush(self._calls, (at, self._seq, fn))
+
+    def reconnect(self) -> None:
+        """Abandon the connection and open a new one from the client's current address."""
+        self.generation += 1
+        client_config, _ = configurations()
+        self.client = QuicConnection(configuration=client_config)
+        self.server = None
+        self._bound = None
+        self.client.connect(SERVER, now=self.now)
+        self.client_app.started(self.client, self.now)
+
     def rebind_client(self, address: Address) -> None:
-        """The client's address changes now (a NAT rebinding, Wi-Fi to cellular)."""
+        """The client's address changes now (Wi-Fi to cellular): a new path with links of
+        its own, so what was queued towards the old address neither arrives nor delays it."""
         self.client_address = address
+        self._paths.setdefault(address, (self._new_link(self.up), self._new_link(self.down)))
+        self.up, self.down = self._paths[address]
+
+    @staticmethod
+    def _new_link(like: Link) -> Link:
+        return Link(like.delay, like.bits_per_second, like.drops)
 
     def _flush(self) -> None:
         for data, _ in self.client.datagrams_to_send(self.now):
             self._send(True, data, self.client_address)
         if self.server is not None:
             for data, addr in self.server.datagrams_to_send(self.now):
-                if addr != self.client_address:
-                    self.lost_to_old_address += 1
-                    continue
-                self._send(False, data, SERVER)
+                self._send(False, data, addr)
 
-    def _send(self, to_server: bool, data: bytes, source: Address) -> None:
-        at = (self.up if to_server else self.down).schedule(self.now, len(data))
+    def _send(self, to_server: bool, data: bytes, address: Address) -> None:
+        """Up: ``address`` is the source; down: the destination."""
+        up, down = self._paths.get(address, (self.up, self.down))
+        at = (up if to_server else down).schedule(self.now, len(data))
         if at is not None:
             self._seq += 1
-            heapq.heappush(self._arrivals, _Arrival(at, self._seq, to_server, data, source))
+            arrival = _Arrival(at, self._seq, to_server, data, address, self.generation)
+            heapq.heappush(self._arrivals, arrival)
 
     def _events(self) -> None:
         while (event := self.client.next_event()) is not None:
@@ -177,9 +208,17 @@ class LinkSimulation:
             timers = [(t, q) for q in (self.client, self.server) if q and (t := q.get_timer())]
             next_timer = min(timers, key=lambda x: x[0]) if timers else None
             arrival = self._arrivals[0] if self._arrivals else None
-            if arrival is None and next_timer is None:
+            call = self._calls[0] if self._calls else None
+            if arrival is None and next_timer is None and call is None:
                 break
-            if arrival is not None and (next_timer is None or arrival.at <= next_timer[0]):
+            if call is not None and all(
+                t is None or call[0] <= t
+                for t in (arrival.at if arrival else None, next_timer[0] if next_timer else None)
+            ):
+                heapq.heappop(self._calls)
+                self.now = max(self.now, call[0])
+                call[2]()
+            elif arrival is not None and (next_timer is None or arrival.at <= next_timer[0]):
                 heapq.heappop(self._arrivals)
                 self.now = max(self.now, arrival.at)
                 self._deliver(arrival)
@@ -201,10 +240,19 @@ class LinkSimulation:
         return self.now
 
     def _deliver(self, arrival: _Arrival) -> None:
+        if arrival.generation != self.generation:
+            return  # for a connection the client has abandoned
         if not arrival.to_server:
+            if arrival.source != self.client_address:
+                self.lost_to_old_address += 1  # the client no longer has that address
+                return
             self.client.receive_datagram(arrival.data, SERVER, self.now)
             return
+        if self.server is not None and self._bound is not None and arrival.source != self._bound:
+            self.refused_from_new_address += 1
+            return
         if self.server is None:
+            self._bound = arrival.source if self.bind_to_address else None
             self.server = QuicConnection(
                 configuration=self.server_config,
                 original_destination_connection_id=self.client.original_destination_connection_id,

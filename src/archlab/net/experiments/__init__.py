@@ -7,12 +7,22 @@ from archlab.net.experiments.hol_blocking import (
     judge_hol_blocking,
 )
 from archlab.net.experiments.l4_vs_l7 import L4L7Measurement, judge_l4_vs_l7, l4_vs_l7
+from archlab.net.experiments.migration import (
+    MigrationMeasurement,
+    MigrationPoint,
+    connection_migration,
+    judge_connection_migration,
+)
 
 __all__ = [
     "HolMeasurement",
     "L4L7Measurement",
     "LossPoint",
+    "MigrationMeasurement",
+    "MigrationPoint",
+    "connection_migration",
     "hol_blocking",
+    "judge_connection_migration",
     "judge_hol_blocking",
     "judge_l4_vs_l7",
     "l4_vs_l7",
