@@ -91,13 +91,33 @@ def _wait_listening(name: str, process: subprocess.Popen[bytes], timeout: float)
 
 
 def start_child(name: str, command: Sequence[str], timeout: float = 15.0) -> Child:
+    return start_children([(name, command)], timeout)[0]
+
+
+def start_children(
+    commands: Sequence[tuple[str, Sequence[str]]], timeout: float = 15.0
+) -> list[Child]:
+    """Start every command at once, then wait for each to listen (start-up overlaps)."""
     env = dict(os.environ)
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
-    # A pipe nobody reads could fill and stall the child: its log goes to a file it owns.
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in Child.stop
-    process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=log, env=env)
-    return Child(name, process, _wait_listening(name, process, timeout))
+    started = []
+    for name, command in commands:
+        # A pipe nobody reads could fill and stall the child: its log goes to a file it owns.
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in Child.stop
+        process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=log, env=env)
+        started.append((name, process))
+    children = []
+    try:
+        for name, process in started:
+            children.append(Child(name, process, _wait_listening(name, process, timeout)))
+    except BaseException:
+        for _, process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
+        raise
+    return children
 
 
 @contextmanager

@@ -134,7 +134,7 @@ def _cpu_run(
     (above the ~15% spread) and only L7 routes /api; refuted when routing does not separate
     them or L7 costs under 1.1x in both modes; nuanced when the cost shows in one mode only.""",
     profiles={
-        "quick": {"seconds": 0.35, "rounds": 1, "concurrency": 16, "rate": 300},
+        "quick": {"seconds": 0.3, "rounds": 1, "concurrency": 16, "rate": 300},
         "full": {"seconds": 3.0, "rounds": 3, "concurrency": 32, "rate": 500},
     },
     references=[
@@ -149,16 +149,20 @@ def l4_vs_l7(ctx: Context) -> Outcome[L4L7Measurement]:
     cpu: dict[str, list[float]] = {}
     p50: dict[str, list[float]] = {}
     with processes.children() as kids:
-        web = processes.start_child("origin web", processes.origin_command("web"))
-        kids.append(web)
-        api = processes.start_child("origin api", processes.origin_command("api"))
-        kids.append(api)
-        l4 = processes.start_child("l4 proxy", processes.proxy_command("l4", [web.address]))
-        kids.append(l4)
-        l7 = processes.start_child(
-            "l7 proxy", processes.proxy_command("l7", [web.address], [f"/api={api.address}"])
+        web, api = processes.start_children(
+            [
+                ("origin web", processes.origin_command("web")),
+                ("origin api", processes.origin_command("api")),
+            ]
         )
-        kids.append(l7)
+        kids += [web, api]
+        l4, l7 = processes.start_children(
+            [
+                ("l4 proxy", processes.proxy_command("l4", [web.address])),
+                ("l7 proxy", processes.proxy_command("l7", [web.address], [f"/api={api.address}"])),
+            ]
+        )
+        kids += [l4, l7]
         targets = {"direct": (web, web.port), "l4": (l4, l4.port), "l7": (l7, l7.port)}
         with ctx.progress.task("direct, L4, L7", rounds * 9) as task:
             for _ in range(rounds):
