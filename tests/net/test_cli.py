@@ -57,3 +57,32 @@ def test_help_has_examples() -> None:
     for command in (["lb"], ["lb", "serve"], ["lb", "load"], ["lb", "origin"]):
         result = run_cli([*command, "--help"])
         assert result.exit_code == 0 and "xample" in result.stdout
+
+
+def test_load_drives_an_origin_closed_and_open_loop() -> None:
+    import asyncio
+    import json
+    import threading
+
+    from archlab.net.loadgen import new_event_loop
+    from archlab.net.origin import Origin
+
+    loop = new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    origin = asyncio.run_coroutine_threadsafe(Origin("a").start(), loop).result(5)
+    try:
+        url = f"http://127.0.0.1:{origin.port}/"
+        closed = run_cli(["lb", "load", url, "--seconds", "0.2", "--concurrency", "2", "--json"])
+        assert closed.exit_code == 0, closed.stderr
+        result = json.loads(closed.stdout)
+        assert result["mode"] == "closed" and result["requests"] > 0 and result["errors"] == 0
+        opened = run_cli(
+            ["lb", "load", url, "--seconds", "0.2", "--rate", "200", "--no-keep-alive"]
+        )
+        assert opened.exit_code == 0 and "open loop, keep-alive off" in opened.stdout
+    finally:
+        asyncio.run_coroutine_threadsafe(origin.close(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
