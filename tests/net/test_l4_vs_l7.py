@@ -29,6 +29,7 @@ MEASURED = L4L7Measurement(
     l4_throughput_ratio={"keepalive": 2.24, "close": 0.76},
     l7_routes_by_path=True,
     l4_routes_by_path=False,
+    keys_moved={"consistent_hash": 0.2, "maglev": 0.21, "hash_mod": 0.8},
 )
 
 

@@ -28,6 +28,7 @@ from archlab.lab import (
 )
 from archlab.net import processes
 from archlab.net.loadgen import LoadResult, run, run_load
+from archlab.net.policies import ConsistentHashRing, HashModulo, Maglev, keys_moved
 
 #: L7 parses each request, rewrites its head and keeps two connections; asking for 1.3x the
 #: CPU per request of L4 keeps the verdict above the rounds' spread (about 10-15% here).
@@ -52,6 +53,7 @@ class L4L7Measurement:
     l4_throughput_ratio: dict[str, float]  # mode: L4 rps / L7 rps
     l7_routes_by_path: bool  # /api reached the api pool through L7
     l4_routes_by_path: bool  # ... and through L4 (it cannot: it never reads the path)
+    keys_moved: dict[str, float]  # policy: share of keys remapped when 1 of 5 backends leaves
 
 
 def judge_l4_vs_l7(m: L4L7Measurement) -> Judgement:
@@ -195,6 +197,14 @@ def l4_vs_l7(ctx: Context) -> Outcome[L4L7Measurement]:
     med = {k: statistics.median(v) for k, v in rps.items()}
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
     p50_med = {k: statistics.median(v) for k, v in p50.items()}
+    names, keys = [f"b{i}" for i in range(5)], [f"client-{i}" for i in range(4000)]
+    moved = {
+        "consistent_hash": keys_moved(
+            ConsistentHashRing(names), ConsistentHashRing(names[:-1]), keys
+        ),
+        "maglev": keys_moved(Maglev(names, 5003), Maglev(names[:-1], 5003), keys),
+        "hash_mod": keys_moved(HashModulo(names), HashModulo(names[:-1]), keys),
+    }
     added = {f"{n}_keepalive": round(p50_med[n] - p50_med["direct"], 4) for n in ("l4", "l7")}
     measured = L4L7Measurement(
         rps={k: round(v, 1) for k, v in med.items()},
@@ -204,6 +214,7 @@ def l4_vs_l7(ctx: Context) -> Outcome[L4L7Measurement]:
         l4_throughput_ratio={m: round(med[f"l4_{m}"] / med[f"l7_{m}"], 3) for m in MODES},
         l7_routes_by_path=set(routed["l7"]) == {"api"},
         l4_routes_by_path=set(routed["l4"]) == {"api"},
+        keys_moved={k: round(v, 4) for k, v in moved.items()},
     )
     table = Table(
         "Closed loop (median of rounds)",
@@ -224,6 +235,12 @@ def l4_vs_l7(ctx: Context) -> Outcome[L4L7Measurement]:
     )
     for name in targets:
         lat.add(name, p50_med[name], p50_med[name] - p50_med["direct"])
+    disruption = Table(
+        "Keys remapped when one of five backends leaves (ideal 1/5)",
+        [Column("policy"), Column("keys moved", "%")],
+    )
+    for name, share in moved.items():
+        disruption.add(name.replace("_", "-"), 100 * share)
     figure = Figure(
         "Proxy CPU per request",
         y_label="µs per request",
@@ -242,6 +259,6 @@ def l4_vs_l7(ctx: Context) -> Outcome[L4L7Measurement]:
         summary=f"L7/L4 CPU per request {measured.l7_cpu_ratio['keepalive']:.2f}x with keep-alive, "
         f"{measured.l7_cpu_ratio['close']:.2f}x without; /api routed by L7: "
         f"{measured.l7_routes_by_path}, by L4: {measured.l4_routes_by_path}",
-        tables=[table, lat],
+        tables=[table, lat, disruption],
         figures=[figure],
     )
