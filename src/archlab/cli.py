@@ -44,6 +44,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "security": "archlab.security.cli:security",
     "serve": "archlab.web.cli:serve",
     "live": "archlab.web.cli:live",
+    "lb": "archlab.net.cli:lb",
 }
 
 

@@ -13,7 +13,7 @@ from archlab.lab.registry import all_experiments, discover
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-RUN_MENTION = re.compile(r"archlab run ([a-z_]+(?:\.[a-z_]+)+)")
+RUN_MENTION = re.compile(r"archlab run ([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+)")
 
 
 def registered() -> dict[str, str]:
