@@ -18,8 +18,52 @@ def case() -> None:
 
     \b
     Examples:
+      archlab case haystack serve --dir /tmp/haystack --port 8080
       archlab case ringpop serve --nodes 5 --duration 10
     """
+
+
+@case.group("haystack")
+def haystack() -> None:
+    """Facebook Haystack (10.4): photos as needles in one volume file, served over HTTP."""
+
+
+@haystack.command("serve")
+@click.option("--dir", "directory", required=True, help="Directory of the volume (created).")
+@click.option("--port", default=8080, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--sync", is_flag=True, help="fdatasync every write before answering.")
+def haystack_serve(directory: str, port: int, sync: bool) -> None:
+    """Serve one Haystack volume: PUT, GET and DELETE /photo/<key>/<alt>[/<cookie>].
+
+    A PUT answers the photo's URL, with a random cookie; a GET or DELETE with a wrong cookie
+    is a 404. Stop with Ctrl-C; a restart rebuilds the index and cuts a torn tail.
+
+    \b
+    Examples:
+      archlab case haystack serve --dir /tmp/hay --port 8080
+      curl -X PUT --data-binary @cat.jpg http://127.0.0.1:8080/photo/42/1
+      curl -o cat.jpg http://127.0.0.1:8080/photo/42/1/<cookie>
+    """
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must be 1-65535, not {port}")
+    from archlab.cases.haystack.server import HaystackServer
+
+    try:
+        server = HaystackServer(directory, port, sync=sync)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on 127.0.0.1:{port} from {directory}: {exc}") from None
+    recovery = server.volume.recovery
+    click.echo(
+        f"serving {len(server.volume.index)} photos from {directory} on {server.url} "
+        f"({recovery.from_index_file} from the index file, {recovery.from_volume_scan} from "
+        f"the volume, {recovery.torn_bytes_cut} torn bytes cut)"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @case.group("ringpop")
