@@ -162,8 +162,8 @@ def _fstype(path: Path) -> str:
     between the markers per GET are counted. Then, when running as root, the page, dentry and
     inode caches are dropped and another sample is read in this process: the device's completed
     read requests (/proc/diskstats, less a quiet interval's) and the bytes read (/proc/self/io)
-    per GET; the least of `cold_rounds` such rounds is kept, as other processes' reads only add. Memory per photo
-    is the index's arrays over its entries vs the kernel's inode and dentry slab objects
+    per GET; the least of `cold_rounds` such rounds is kept, as other processes' reads only
+    add. Memory per photo is the index's arrays over its entries vs the kernel's inode and dentry slab objects
     (/proc/slabinfo) for the filesystem.""",
     judge=judge_haystack_reads,
     rule="""holds when a Haystack GET takes at most 1.5 system calls and 1.5 device reads (the
@@ -221,17 +221,9 @@ def haystack_reads(ctx: Context) -> Outcome[HaystackReadsMeasurement]:
         # the closest to the GETs' own.
         rounds: list[tuple[probe.ColdReads, probe.ColdReads]] = []
         for _ in range(int(p["cold_rounds"])):
-            hay_sample, file_sample = rng.sample(keys, gets), rng.sample(keys, gets)
-            with Volume(ctx.scratch / "haystack") as volume:
-                # One drop for both: a volume GET touches none of the file tree's metadata.
-                probe.drop_caches()
-                hay_round = probe.cold_disk_reads(
-                    ctx.scratch, lambda: sum(volume.get(*k) is not None for k in hay_sample)
-                )
-            file_round = probe.cold_disk_reads(
-                ctx.scratch, lambda: sum(files.get(k, a) is not None for k, a, _ in file_sample)
+            rounds.append(
+                _cold_round(ctx.scratch, files, rng.sample(keys, gets), rng.sample(keys, gets))
             )
-            rounds.append((hay_round, file_round))
         hay_cold = min((r[0] for r in rounds), key=lambda c: c.device_reads_per_get or 0.0)
         file_cold = min((r[1] for r in rounds), key=lambda c: c.device_reads_per_get or 0.0)
     inode, source = inode_bytes(ctx.scratch)
@@ -285,6 +277,25 @@ def haystack_reads(ctx: Context) -> Outcome[HaystackReadsMeasurement]:
         + f"{index_bytes:.0f} vs {inode:.0f} bytes of metadata per photo",
         tables=[table],
     )
+
+
+def _cold_round(
+    scratch: Path,
+    files: FilePerPhotoStore,
+    hay_sample: list[tuple[int, int, int]],
+    file_sample: list[tuple[int, int, int]],
+) -> tuple[probe.ColdReads, probe.ColdReads]:
+    """One drop of the caches, then a sample of cold GETs from each store."""
+    with Volume(scratch / "haystack") as volume:
+        # One drop for both: a volume GET touches none of the file tree's metadata.
+        probe.drop_caches()
+        hay = probe.cold_disk_reads(
+            scratch, lambda: sum(volume.get(*k) is not None for k in hay_sample)
+        )
+    on_files = probe.cold_disk_reads(
+        scratch, lambda: sum(files.get(k, a) is not None for k, a, _ in file_sample)
+    )
+    return hay, on_files
 
 
 def _r(value: float | None) -> float | None:
