@@ -163,8 +163,8 @@ def _fstype(path: Path) -> str:
     inode caches are dropped and another sample is read in this process: the device's completed
     read requests (/proc/diskstats, less a quiet interval's) and the bytes read (/proc/self/io)
     per GET; the least of `cold_rounds` such rounds is kept, as other processes' reads only
-    add. Memory per photo is the index's arrays over its entries vs the kernel's inode and dentry slab objects
-    (/proc/slabinfo) for the filesystem.""",
+    add. Memory per photo is the index's arrays over its entries vs the kernel's inode and
+    dentry slab objects (/proc/slabinfo) for the filesystem.""",
     judge=judge_haystack_reads,
     rule="""holds when a Haystack GET takes at most 1.5 system calls and 1.5 device reads (the
     paper's one disk operation), a file-per-photo GET at least 3 calls (open, read, close) and
