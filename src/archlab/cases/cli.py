@@ -18,9 +18,51 @@ def case() -> None:
 
     \b
     Examples:
+      archlab case discord serve --instances 3
       archlab case haystack serve --dir /tmp/haystack --port 8080
       archlab case ringpop serve --nodes 5 --duration 10
     """
+
+
+@case.group("discord")
+def discord() -> None:
+    """Discord (10.2): data services that coalesce reads of hot channels."""
+
+
+@discord.command("serve")
+@click.option("--instances", default=3, show_default=True, help="Data-service instances.")
+@click.option("--base-port", default=0, help="First port (0: any free ports).")
+@click.option("--read-ms", default=5.0, show_default=True, help="Cost of one store read (ms).")
+@click.option("--no-coalesce", is_flag=True, help="Send every read to the store.")
+@click.option("--duration", default=0.0, help="Seconds to run (0: until Ctrl-C).")
+def discord_serve(
+    instances: int, base_port: int, read_ms: float, no_coalesce: bool, duration: float
+) -> None:
+    """Serve 100 channels from the LSM through coalescing data services on 127.0.0.1.
+
+    The protocol is one line per read, 'GET channel:N', answered 'OK <length>' and the
+    value. Every 5 seconds it prints the reads, the store queries, and the reads that
+    joined a query already in flight.
+
+    \b
+    Examples:
+      archlab case discord serve --instances 3 --base-port 7000
+      printf 'GET channel:7\n' | nc -q1 127.0.0.1 7000
+    """
+    if not 1 <= instances <= 64:
+        raise ConfigError(f"--instances must be 1-64, not {instances}")
+    if read_ms < 0 or duration < 0 or not 0 <= base_port < 65536 - instances:
+        raise ConfigError("--read-ms and --duration must be >= 0 and --base-port a free port")
+    from archlab.cases.discord.serve import run_services
+
+    try:
+        asyncio.run(
+            run_services(instances, base_port, read_ms, not no_coalesce, duration, click.echo)
+        )
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on 127.0.0.1:{base_port}: {exc}") from None
 
 
 @case.group("haystack")
