@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,11 @@ from archlab.cases.discord.measure_coalescing import (
     CoalescingMeasurement,
     CoalescingMode,
     judge_discord_coalescing,
+)
+from archlab.cases.discord.measure_tail import (
+    TailMeasurement,
+    TailMode,
+    judge_discord_tail_latency,
 )
 from archlab.cases.discord.service import DataService, ReadFailed, RoutingClient
 from archlab.cases.discord.store import CostlyStore, StoreError
@@ -130,5 +136,70 @@ def test_the_coalescing_judge_reaches_each_verdict(
     plain: CoalescingMode, random_: CoalescingMode, hashed: CoalescingMode, verdict: str
 ) -> None:
     judgement = judge_discord_coalescing(CoalescingMeasurement(200, 4, 5.0, plain, random_, hashed))
+    assert judgement.verdict == verdict, judgement.reason
+    assert all(e.threshold is not None and e.threshold.source for e in judgement.evidence)
+
+
+def test_the_gc_server_answers_reads_and_reports_its_pauses() -> None:
+    from archlab.cases.discord.measure_tail import _run
+
+    params = {
+        "keys": 100,
+        "per_key": 10,
+        "cache_slots": 50,
+        "rate": 200,
+        "seconds": 0.4,
+        "connections": 2,
+        "processes": 2,
+    }
+    shared = _run(params, sharded=False, seed=1)
+    sharded = _run(params, sharded=True, seed=1)
+    assert shared.reads == sharded.reads == 80
+    assert shared.p50_ms <= shared.p99_ms <= shared.p999_ms
+    assert 0.0 <= sharded.tail_explained_by_gc <= 1.0
+
+
+def test_the_gc_server_refuses_bad_requests() -> None:
+    import socket
+
+    from archlab.cases.discord.gcserver import ReadServer
+
+    server = ReadServer(0, 10, 5, 4)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(server.server_address, timeout=5) as conn:
+            stream = conn.makefile("rwb")
+            for request, answer in (
+                (b"GET 3\n", b"OK 5\n"),
+                (b"PUT x\n", b"ERR"),
+                (b"GET 99\n", b"OK 0\n"),
+            ):
+                stream.write(request)
+                stream.flush()
+                assert stream.readline().startswith(answer)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def _tail(p99: float, explained: float) -> TailMode:
+    return TailMode(750, 1.5, p99, p99 * 1.1, explained, 200.0, 1, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("shared", "sharded", "verdict"),
+    [
+        (_tail(227.0, 1.0), _tail(5.9, 0.0), "holds"),  # quick profile, this machine
+        (_tail(30.0, 0.6), _tail(20.0, 0.0), "nuanced"),
+        (_tail(30.0, 0.6), _tail(29.0, 0.0), "refuted"),
+        (_tail(60.0, 0.1), _tail(10.0, 0.0), "refuted"),
+    ],
+)
+def test_the_tail_judge_reaches_each_verdict(
+    shared: TailMode, sharded: TailMode, verdict: str
+) -> None:
+    judgement = judge_discord_tail_latency(TailMeasurement(2, 500.0, shared, sharded))
     assert judgement.verdict == verdict, judgement.reason
     assert all(e.threshold is not None and e.threshold.source for e in judgement.evidence)

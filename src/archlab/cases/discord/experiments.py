@@ -7,5 +7,17 @@ from archlab.cases.discord.measure_coalescing import (
     discord_coalescing,
     judge_discord_coalescing,
 )
+from archlab.cases.discord.measure_tail import (
+    TailMeasurement,
+    discord_tail_latency,
+    judge_discord_tail_latency,
+)
 
-__all__ = ["CoalescingMeasurement", "discord_coalescing", "judge_discord_coalescing"]
+__all__ = [
+    "CoalescingMeasurement",
+    "TailMeasurement",
+    "discord_coalescing",
+    "discord_tail_latency",
+    "judge_discord_coalescing",
+    "judge_discord_tail_latency",
+]
