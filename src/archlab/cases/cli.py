@@ -173,8 +173,9 @@ def open_connect_simulate(
         click.echo(
             f"  {result.strategy:5} byte hit ratio {result.hit_ratio:6.1%}   upstream per day "
             f"{result.total_upstream / result.viewed:6.1%} of viewed, at peak "
-            f"({PEAK_HOURS.start}:00-{PEAK_HOURS.stop}:00) {result.peak_upstream / result.viewed:6.1%}"
-            f", in the fill window {result.off_peak_share:6.1%} of it"
+            f"({PEAK_HOURS.start}:00-{PEAK_HOURS.stop}:00) "
+            f"{result.peak_upstream / result.viewed:6.1%}, "
+            f"in the fill window {result.off_peak_share:6.1%} of it"
         )
     cut = pull.peak_upstream / push.peak_upstream if push.peak_upstream else float("inf")
     click.echo(f"in the peak hours pull fetched {cut:.2f}x the upstream bytes push did")
