@@ -18,11 +18,68 @@ def case() -> None:
 
     \b
     Examples:
+      archlab case whatsapp serve --port 5222
       archlab case discord serve --instances 3
       archlab case haystack serve --dir /tmp/haystack --port 8080
       archlab case open-connect simulate --cache-share 0.3 --noise 0.5
       archlab case ringpop serve --nodes 5 --duration 10
     """
+
+
+@case.group("whatsapp")
+def whatsapp() -> None:
+    """WhatsApp (10.1): an actor per connection under a supervisor, offline messages durable."""
+
+
+@whatsapp.command("serve")
+@click.option("--dir", "directory", required=True, help="Directory of the message store.")
+@click.option("--port", default=5222, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--intensity",
+    default=20,
+    show_default=True,
+    help="Restarts allowed within --period before the supervisor gives up.",
+)
+@click.option("--period", default=5.0, show_default=True, help="Seconds (see --intensity).")
+def whatsapp_serve(directory: str, port: int, intensity: int, period: float) -> None:
+    """Serve the chat protocol: length-prefixed JSON frames, one actor per connection.
+
+    Frames: {"t":"login","user":"alice"}, {"t":"send","to":"bob","id":1,"payload":"<base64>"},
+    {"t":"ack","seq":N}. Messages for users who are not connected wait, durable, in the LSM
+    and arrive in order when they log in; each one triggers a push tickle (printed).
+
+    \b
+    Examples:
+      archlab case whatsapp serve --dir /tmp/chat --port 5222
+    """
+    if not 0 < port < 65536 or intensity < 0 or period <= 0:
+        raise ConfigError("--port must be 1-65535, --intensity >= 0 and --period > 0")
+    from pathlib import Path
+
+    from archlab.cases.whatsapp.server import ChatServer
+
+    async def serve() -> None:
+        server = ChatServer(
+            Path(directory),
+            intensity,
+            period,
+            on_tickle=lambda user: click.echo(f"push tickle -> {user}"),
+        )
+        await server.start(port)
+        click.echo(f"chat server on 127.0.0.1:{server.port}, messages in {directory}")
+        try:
+            while server.supervisor.failed is None:
+                await asyncio.sleep(1.0)
+            click.echo(f"the supervisor gave up: {server.supervisor.failed}")
+        finally:
+            await server.stop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on 127.0.0.1:{port}: {exc}") from None
 
 
 @case.group("discord")
