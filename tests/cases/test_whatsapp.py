@@ -146,6 +146,29 @@ def test_a_crashed_actor_restarts_and_nobody_else_notices(tmp_path: Path) -> Non
     asyncio.run(scenario())
 
 
+def test_frames_queued_behind_the_poison_message_are_not_lost(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server = await _running(tmp_path / "db")
+        alice, bob = ChatClient("alice"), ChatClient("bob")
+        try:
+            await alice.connect(server.port)
+            await bob.connect(server.port)
+            server.crash("alice")
+            ids = [await alice.send("bob", f"m{i}".encode()) for i in range(30)]
+            for _ in range(100):
+                if len(bob.received) == 30:
+                    break
+                await asyncio.sleep(0.02)
+            assert alice.sent_receipts == set(ids) and server.supervisor.restarts == 1
+            assert [p for _, _, p in bob.received] == [f"m{i}".encode() for i in range(30)]
+        finally:
+            await alice.close()
+            await bob.close()
+            await server.stop()
+
+    asyncio.run(scenario())
+
+
 def test_bad_frames_get_errors_and_the_connection_keeps_working(tmp_path: Path) -> None:
     async def scenario() -> None:
         server = await _running(tmp_path / "db")

@@ -149,11 +149,12 @@ def _idle_connections(directory: Path, wanted: int) -> tuple[int, float, int]:
         assert proc.stdout is not None
         port = int(proc.stdout.readline().split()[1])
         # Warm the server up with a first batch so one-off allocations are not counted.
-        warm = [_login(port, f"warm{i}") for i in range(50)]
+        warm = _login_batch(port, [f"warm{i}" for i in range(50)])
         time.sleep(0.2)
         before = _rss(proc.pid)
-        for i in range(wanted):
-            sockets.append(_login(port, f"idle{i}"))
+        for start in range(0, wanted, 100):
+            names = [f"idle{i}" for i in range(start, min(wanted, start + 100))]
+            sockets.extend(_login_batch(port, names))
         time.sleep(0.3)
         after = _rss(proc.pid)
         limit = int(
@@ -179,14 +180,18 @@ def _idle_connections(directory: Path, wanted: int) -> tuple[int, float, int]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def _login(port: int, user: str) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(frame(json.dumps({"t": "login", "user": user}).encode()))
-    reply = sock.recv(64)
-    if b'"ok"' not in reply:
-        sock.close()
-        raise RuntimeError(f"login of {user} answered {reply!r}")
-    return sock
+def _login_batch(port: int, users: list[str]) -> list[socket.socket]:
+    """Connect and log in ``users`` with their logins in flight together; waits for each ok."""
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in users]
+    for sock, user in zip(sockets, users, strict=True):
+        sock.sendall(frame(json.dumps({"t": "login", "user": user}).encode()))
+    for sock, user in zip(sockets, users, strict=True):
+        reply = sock.recv(64)
+        if b'"ok"' not in reply:
+            for s in sockets:
+                s.close()
+            raise RuntimeError(f"login of {user} answered {reply!r}")
+    return sockets
 
 
 @experiment(

@@ -98,12 +98,12 @@ class ChatServer:
         self.inbox.close()
 
     def crash(self, user: str) -> bool:
-        """Make ``user``'s actor raise on its next mailbox item (fault injection)."""
+        """Post ``user``'s actor a poison message it raises on (fault injection)."""
         conn = self.online.get(user)
         if conn is None:
             return False
         conn.crash_next = True
-        conn.mailbox.put_nowait(("poke", None))
+        conn.mailbox.put_nowait(("poison", None))
         return True
 
     @property
@@ -142,7 +142,9 @@ class ChatServer:
             delivered = self._flush(conn, 0)  # restarted: resend what is unacknowledged
         while True:
             kind, item = await conn.mailbox.get()
-            if conn.crash_next:
+            if kind == "poison" and conn.crash_next:
+                # The injected fault is a message the actor cannot handle: it dies on it, and
+                # what is queued behind it waits in the mailbox for the restarted actor.
                 conn.crash_next = False
                 raise InjectedCrash(f"actor of {conn.user or conn.number} crashed on purpose")
             if kind == "deliver" and conn.user is not None:
