@@ -161,7 +161,7 @@ def _m(
     return HaystackReadsMeasurement(
         photos=3000,
         haystack_syscalls_per_get=hay_calls,
-        files_syscalls_per_get=4.0,
+        files_syscalls_per_get=None if hay_calls is None else 4.0,
         cold_caches=hay_disk is not None,
         haystack_disk_reads_per_get=hay_disk,
         files_disk_reads_per_get=file_disk,
@@ -179,6 +179,7 @@ def _m(
         (_m(1.06, 2.31), "holds"),  # this machine, quick profile, as root
         (_m(1.06, 1.4), "nuanced"),  # metadata cached: the file store needs ~1.4 reads
         (_m(None, None), "nuanced"),  # not root: disk reads unmeasured
+        (_m(None, None, hay_calls=None), "nuanced"),  # no strace
         (_m(2.2, 2.1), "refuted"),  # the volume's index on disk: no saving
         (_m(None, None, hay_calls=4.0), "refuted"),
     ],
