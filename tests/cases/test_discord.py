@@ -193,6 +193,7 @@ def _tail(p99: float, explained: float) -> TailMode:
     [
         (_tail(227.0, 1.0), _tail(5.9, 0.0), "holds"),  # quick profile, this machine
         (_tail(30.0, 0.6), _tail(20.0, 0.0), "nuanced"),
+        (_tail(822.0, 1.0), _tail(101.0, 1.0), "nuanced"),  # full profile: caches outgrow freeze
         (_tail(30.0, 0.6), _tail(29.0, 0.0), "refuted"),
         (_tail(60.0, 0.1), _tail(10.0, 0.0), "refuted"),
     ],
