@@ -228,7 +228,7 @@ def _false_positives(
         },
         "full": {
             "sizes": [16, 64, 256, 1024],
-            "trials": 8,
+            "trials": 5,
             "loss": 0.1,
             "fp_members": 64,
             "fp_periods": 300,
