@@ -160,7 +160,9 @@ def _measurement(**changes: object) -> RingpopMeasurement:
         sizes=sizes,
         loss=0.1,
         false_positive_share_refute=0.06,
-        false_positive_share_broken=0.97,
+        false_positive_share_broken=1.0,
+        members_declared_refute=0.06,
+        members_declared_broken=0.97,
         suspicions_refute=29,
         ring_members=10,
         moved_share=0.092,
@@ -184,6 +186,7 @@ def _measurement(**changes: object) -> RingpopMeasurement:
             "refuted",
         ),
         ({"false_positive_share_refute": 0.5}, "nuanced"),
+        ({"false_positive_share_refute": 0.0}, "holds"),  # no false declaration at all
         (
             {"sizes": [SizePoint(8, 2.0, 8.0, 1.5, 2.0), SizePoint(128, 2.7, 10.0, 4.5, 2.0)]},
             "nuanced",

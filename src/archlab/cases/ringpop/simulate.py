@@ -41,6 +41,13 @@ class SwimCluster:
         self._timers: dict[str, Timer] = {}
         #: (member, status) -> {observer: virtual time it first saw that status}
         self.seen: dict[tuple[str, Status], dict[str, float]] = {}
+        #: status -> every (member, incarnation) any member held it at: a suspicion episode
+        #: is one (member, incarnation) suspected; refuting it raises the incarnation.
+        self.episodes: dict[Status, set[tuple[str, int]]] = {
+            "alive": set(),
+            "suspect": set(),
+            "faulty": set(),
+        }
         for name in self.names:
             self.nodes[name] = Swim(
                 name, self.sim.rng(f"node.{name}"), self.config, 0.0, self.names
@@ -78,6 +85,9 @@ class SwimCluster:
     def observers(self, member: str, status: Status) -> dict[str, float]:
         return self.seen.get((member, status), {})
 
+    def anyone_sees(self, member: str, status: Status) -> bool:
+        return bool(self.observers(member, status))
+
     def everyone_sees(self, member: str, status: Status) -> bool:
         seen = self.observers(member, status)
         return all(n in seen for n in self.live() if n != member)
@@ -111,6 +121,7 @@ class SwimCluster:
         node = self.nodes[name]
         for time, update in node.changes:
             self.seen.setdefault((update.member, update.status), {}).setdefault(name, time)
+            self.episodes[update.status].add((update.member, update.incarnation))
         node.changes.clear()
 
     def _reschedule(self, name: str) -> None:
