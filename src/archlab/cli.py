@@ -45,6 +45,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "serve": "archlab.web.cli:serve",
     "live": "archlab.web.cli:live",
     "lb": "archlab.net.cli:lb",
+    "case": "archlab.cases.cli:case",
 }
 
 
