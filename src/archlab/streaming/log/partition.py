@@ -142,6 +142,11 @@ class PartitionLog:
         new.created_ms = now_ms
         self.segments.append(new)
 
+    def close(self) -> None:
+        self.segments[-1].seal()
+        for seg in self.segments:
+            seg.close()
+
     def flush(self, now_ms: int) -> None:
         self.segments[-1].flush()
         self._unflushed = 0
