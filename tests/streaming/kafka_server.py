@@ -1,0 +1,92 @@
+"""Start ``archlab stream serve`` as a child process on a free loopback port, for client tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(self, directory: Path, port: int, partitions: int = 1) -> None:
+        self.directory = directory
+        self.port = port
+        self.partitions = partitions
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "archlab",
+                "stream",
+                "serve",
+                "--dir",
+                str(self.directory),
+                "--port",
+                str(self.port),
+                "--partitions",
+                str(self.partitions),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if "listening on" in line:
+                return
+            if not line and self.proc.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("archlab stream serve did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush beyond what the broker already did."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@contextmanager
+def kafka_server(directory: Path, partitions: int = 1) -> Iterator[ServerProcess]:
+    server = ServerProcess(directory, free_port(), partitions)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
