@@ -1,4 +1,4 @@
-"""Unmodified Kafka clients against `archlab stream serve` (7.1): librdkafka, kafka-python, aiokafka.
+"""Unmodified Kafka clients (librdkafka, kafka-python, aiokafka) against the broker (7.1).
 
 One broker process serves the whole module; each test uses its own topics and groups. Client
 timeouts are short (100 ms heartbeats) so that rebalances take a fraction of a second.
