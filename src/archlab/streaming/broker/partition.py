@@ -112,7 +112,7 @@ class Partition:
                 err = self.producers.check_epoch(h.producer_id, h.producer_epoch)
                 if err:
                     return ProduceResult(err)
-            base, last = self.log.append(data, now_ms, self.leader_epoch)
+            base, last = self.log.append(data, now_ms, self.leader_epoch, verified=h)
             if h.producer_id >= 0:
                 self.producers.record(
                     h.producer_id,

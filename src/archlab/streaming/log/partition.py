@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from archlab.streaming.log.records import (
+    BatchHeader,
     CorruptBatchError,
     Record,
     RecordBatch,
@@ -92,14 +93,23 @@ class PartitionLog:
 
     # -- appending -------------------------------------------------------------------------
 
-    def append(self, data: bytes, now_ms: int, leader_epoch: int | None = None) -> tuple[int, int]:
-        """Append a producer's batch at the log end; returns (base offset, last offset)."""
-        h = verify(data)
+    def append(
+        self,
+        data: bytes,
+        now_ms: int,
+        leader_epoch: int | None = None,
+        verified: BatchHeader | None = None,
+    ) -> tuple[int, int]:
+        """Append a producer's batch at the log end; returns (base offset, last offset).
+
+        The batch's CRC is checked here unless the caller passes the header it ``verified``.
+        """
+        h = verified if verified is not None else verify(data)
         if h.size != len(data):
             raise CorruptBatchError(f"batch length says {h.size} bytes, request holds {len(data)}")
         base = self.log_end_offset
         stored = with_offset(data, base, leader_epoch)
-        self._append_stored(stored, now_ms)
+        self._append_stored(stored, now_ms, h, base)
         return base, base + h.last_offset_delta
 
     def append_replica(self, data: bytes, now_ms: int) -> None:
@@ -111,11 +121,12 @@ class PartitionLog:
                 raise ValueError(
                     f"replica batch at {h.base_offset} < log end {self.log_end_offset}"
                 )
-            self._append_stored(data[pos : pos + h.size], now_ms)
+            self._append_stored(data[pos : pos + h.size], now_ms, h)
             pos += h.size
 
-    def _append_stored(self, data: bytes, now_ms: int) -> None:
-        h = verify(data)
+    def _append_stored(
+        self, data: bytes, now_ms: int, h: BatchHeader, base_offset: int | None = None
+    ) -> None:
         active = self.segments[-1]
         too_big = active.size > 0 and active.size + len(data) > self.config.segment_bytes
         too_old = (
@@ -126,7 +137,7 @@ class PartitionLog:
         if too_big or too_old:
             self.roll(now_ms)
             active = self.segments[-1]
-        active.append(data, h, now_ms)
+        active.append(data, h, now_ms, base_offset)
         self._unflushed += 1
         flush_n = self.config.flush_messages
         flush_ms = self.config.flush_ms

@@ -66,27 +66,32 @@ class Segment:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, data: bytes, header: BatchHeader, now_ms: int) -> int:
-        """Append one whole batch; returns the position it was written at."""
+    def append(
+        self, data: bytes, header: BatchHeader, now_ms: int, base_offset: int | None = None
+    ) -> int:
+        """Append one whole batch (whose offset may have been rewritten to ``base_offset``)."""
         position = self.size
         written = os.write(self.fd, data)
         if written != len(data):
             raise OSError(f"{self.path}: short write ({written} of {len(data)} bytes)")
-        self._note(header, position, now_ms)
+        self._note(header, position, now_ms, base_offset)
         self.size += len(data)
         return position
 
-    def _note(self, h: BatchHeader, position: int, now_ms: int) -> None:
+    def _note(
+        self, h: BatchHeader, position: int, now_ms: int, base_offset: int | None = None
+    ) -> None:
+        base = h.base_offset if base_offset is None else base_offset
         if self.created_ms is None:
             self.created_ms = now_ms
         if not self.index or self._bytes_since_entry >= self.index_interval_bytes:
-            self.index.append((h.base_offset - self.base_offset, position))
+            self.index.append((base - self.base_offset, position))
             self._bytes_since_entry = 0
         self._bytes_since_entry += h.size
         if h.max_timestamp > self.max_timestamp:
             self.max_timestamp = h.max_timestamp
-            self.time_index.append((h.max_timestamp, h.base_offset - self.base_offset))
-        self.next_offset = h.last_offset + 1
+            self.time_index.append((h.max_timestamp, base - self.base_offset))
+        self.next_offset = base + h.last_offset_delta + 1
 
     def flush(self) -> None:
         os.fsync(self.fd)
