@@ -155,17 +155,16 @@ class Partition:
         )
 
     def _clip(self, data: LogSlice, limit: int) -> LogSlice | None:
-        """Cut a slice at the first batch that reaches ``limit`` (not yet visible)."""
+        """Cut a slice where offset ``limit`` (not yet visible) begins."""
         seg = next(s for s in self.log.segments if s.path == data.path)
-        end = data.position
-        while end < data.position + data.length:
-            h = seg.header_at(end)
-            if h.last_offset >= limit:
-                break
-            end += h.size
-        if end == data.position:
+        if limit >= seg.next_offset:
+            return data
+        cut = seg.position_of(limit)
+        if cut is None or cut >= data.position + data.length:
+            return data
+        if cut <= data.position:
             return None
-        return LogSlice(data.fd, data.path, data.position, end - data.position)
+        return LogSlice(data.fd, data.path, data.position, cut - data.position)
 
     def commit_high_watermark(self) -> None:
         """Single-replica partition: everything appended is committed."""
