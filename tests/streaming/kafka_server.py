@@ -22,10 +22,11 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, directory: Path, port: int, partitions: int = 1) -> None:
+    def __init__(self, directory: Path, port: int, partitions: int = 1, brokers: int = 1) -> None:
         self.directory = directory
         self.port = port
         self.partitions = partitions
+        self.brokers = brokers
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -47,6 +48,8 @@ class ServerProcess:
                 str(self.port),
                 "--partitions",
                 str(self.partitions),
+                "--brokers",
+                str(self.brokers),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -55,9 +58,14 @@ class ServerProcess:
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + 20
+        listening = 0
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if "listening on" in line:
+                if listening == 0 and self.port == 0:
+                    self.port = int(line.rsplit(":", 1)[1])
+                listening += 1
+            if listening == self.brokers:
                 return
             if not line and self.proc.poll() is not None:
                 break
@@ -83,8 +91,8 @@ class ServerProcess:
 
 
 @contextmanager
-def kafka_server(directory: Path, partitions: int = 1) -> Iterator[ServerProcess]:
-    server = ServerProcess(directory, free_port(), partitions)
+def kafka_server(directory: Path, partitions: int = 1, brokers: int = 1) -> Iterator[ServerProcess]:
+    server = ServerProcess(directory, 0, partitions, brokers)  # 0: the broker picks free ports
     server.start()
     try:
         yield server

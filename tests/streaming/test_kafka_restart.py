@@ -111,3 +111,28 @@ def test_bad_requests_get_protocol_errors_and_the_broker_keeps_serving(tmp_path:
             assert big.recv(10) == b""
         s.sendall(_frame(struct.pack(">hhih", 18, 0, 12, 0)))
         assert struct.unpack_from(">ih", _reply(s)) == (12, 0)
+
+
+def test_three_brokers_each_lead_a_partition(tmp_path: Path) -> None:
+    with kafka_server(tmp_path, partitions=3, brokers=3) as server:
+        producer = ck.Producer({"bootstrap.servers": server.bootstrap})
+        for i in range(30):
+            producer.produce("spread", value=b"%d" % i, partition=i % 3)
+        assert producer.flush(10) == 0
+        metadata = producer.list_topics("spread", timeout=5)
+        leaders = {p.id: p.leader for p in metadata.topics["spread"].partitions.values()}
+        assert leaders == {0: 0, 1: 1, 2: 2}, (leaders, metadata.brokers)
+        consumer = ck.Consumer(
+            {
+                "bootstrap.servers": server.bootstrap,
+                "group.id": "spread",
+                "auto.offset.reset": "earliest",
+            }
+        )
+        consumer.subscribe(["spread"])
+        got: list[bytes] = []
+        deadline = time.monotonic() + 10
+        while len(got) < 30 and time.monotonic() < deadline:
+            got += [m.value() for m in consumer.consume(30, 0.2) if not m.error()]
+        consumer.close()
+        assert sorted(got) == sorted(b"%d" % i for i in range(30))
