@@ -150,23 +150,32 @@ def _assigned(consumer: ck.Consumer, seconds: float = 0.5) -> set[int]:
     return {tp.partition for tp in consumer.assignment()}
 
 
-def test_a_group_rebalances_when_a_member_joins_and_leaves(server: ServerProcess) -> None:
-    _create(server, ("shared", 4))
-    conf = {"bootstrap.servers": server.bootstrap, "group.id": "g-rebalance", **FAST}
+@pytest.mark.parametrize("assignor", ["range", "cooperative-sticky"])
+def test_a_group_rebalances_when_a_member_joins_and_leaves(
+    server: ServerProcess, assignor: str
+) -> None:
+    topic = f"shared-{assignor}"
+    _create(server, (topic, 4))
+    conf = {
+        "bootstrap.servers": server.bootstrap,
+        "group.id": f"g-{assignor}",
+        "partition.assignment.strategy": assignor,
+        **FAST,
+    }
     a = ck.Consumer(conf)
-    a.subscribe(["shared"])
+    a.subscribe([topic])
     deadline = time.monotonic() + 10
     while _assigned(a, 0.2) != {0, 1, 2, 3} and time.monotonic() < deadline:
         pass
     assert _assigned(a, 0) == {0, 1, 2, 3}
     b = ck.Consumer(conf)
-    b.subscribe(["shared"])
+    b.subscribe([topic])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         mine, theirs = _assigned(a, 0.1), _assigned(b, 0.1)
         if len(mine) == 2 and len(theirs) == 2:
             break
-    assert mine | theirs == {0, 1, 2, 3} and not mine & theirs
+    assert len(mine) == len(theirs) == 2 and mine | theirs == {0, 1, 2, 3}
     b.close()  # LeaveGroup: the survivor takes every partition back
     deadline = time.monotonic() + 10
     while _assigned(a, 0.1) != {0, 1, 2, 3} and time.monotonic() < deadline:
