@@ -46,3 +46,13 @@ def test_the_replica_log_is_record_batches_and_a_torn_tail_is_dropped() -> None:
         "log", b"".join(encode_entry(e) for e in entries) + encode_entry(Entry(7, 2, 9))[:-5]
     )
     assert read_log(disk.read("log")) == entries
+
+
+def test_the_replicate_command_fails_on_the_broken_variant() -> None:
+    from tests.conftest import run_cli
+
+    ok = run_cli(["stream", "replicate", "--seeds", "0-1", "--ops", "60"])
+    assert ok.exit_code == 0 and "0 of 2 runs" in ok.stdout
+    broken = run_cli(["stream", "replicate", "--seeds", "0-3", "--variant", "broken"])
+    assert broken.exit_code == 1 and "FAIL" in broken.stdout
+    assert run_cli(["stream", "replicate", "--seeds", "x"]).exit_code == 2
