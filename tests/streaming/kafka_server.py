@@ -28,6 +28,7 @@ class ServerProcess:
         self.partitions = partitions
         self.brokers = brokers
         self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []  # what the broker printed before it was listening
 
     @property
     def bootstrap(self) -> str:
@@ -61,6 +62,7 @@ class ServerProcess:
         listening = 0
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
+            self.lines.append(line)
             if "listening on" in line:
                 if listening == 0 and self.port == 0:
                     self.port = int(line.rsplit(":", 1)[1])

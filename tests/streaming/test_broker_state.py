@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from archlab.streaming.broker.broker import Broker, Node, Pending
+from archlab.streaming.broker.broker import CLEANUP_INTERVAL_MS, Broker, Node, Pending
 from archlab.streaming.broker.groups import COMPLETING, PREPARING, STABLE, GroupCoordinator
-from archlab.streaming.log.partition import PartitionLog
+from archlab.streaming.log.partition import LogConfig, PartitionLog
 from archlab.streaming.log.records import make_batch
 from archlab.streaming.protocol import errors
 from archlab.streaming.protocol.framing import encode_response, parse_request
@@ -185,3 +185,16 @@ def test_serve_rejects_bad_options_in_one_line() -> None:
     result = run_cli(["stream", "serve", "--brokers", "0"])
     assert result.exit_code == 2
     assert "--brokers" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_retention_runs_from_the_brokers_tick(tmp_path: Path) -> None:
+    config = LogConfig(segment_bytes=400, retention_bytes=800, retention_ms=-1)
+    broker = Broker(tmp_path, [Node(0, "127.0.0.1", 9092)], 0, config)
+    broker.create_topic("t", 1, 0)
+    p = broker.topics["t"][0]
+    for i in range(40):
+        p.produce(make_batch([b"%03d" % i] * 3).encode(), i)
+    broker.tick(1_000)
+    assert p.log.log_start_offset == 0  # not yet time
+    broker.tick(CLEANUP_INTERVAL_MS + 1)
+    assert p.log.log_start_offset > 0 and p.log.size_bytes <= 800 + 400

@@ -48,7 +48,11 @@ def test_no_acknowledged_record_is_lost_across_a_sigkill(tmp_path: Path) -> None
                     producer.produce("durable", value=b"k%04d" % j, on_delivery=delivered)
                 producer.poll(0.005)
                 server.kill()
+                segment = tmp_path / "durable-0" / "00000000000000000000.log"
+                with segment.open("ab") as torn:  # as if the kill cut a write short
+                    torn.write(b"\x00" * 30)
                 server.start()
+                assert any("recovered durable-0" in line for line in server.lines), server.lines
         assert producer.flush(20) == 0
         consumer = ck.Consumer(
             {

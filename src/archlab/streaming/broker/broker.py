@@ -32,6 +32,8 @@ Message = dict[str, Any]
 OFFSETS_TOPIC = "__consumer_offsets"
 TXN_TOPIC = "__transaction_state"
 _LATEST, _EARLIEST = -1, -2
+#: How often retention and the internal topics' compaction run (Kafka checks every 5 minutes).
+CLEANUP_INTERVAL_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Broker:
             now_ms,
         )
         self._now = now_ms
+        self._last_cleanup = now_ms
 
     def _open(self, topic: str, index: int, now_ms: int) -> Partition:
         return Partition(topic, index, self.dir / f"{topic}-{index}", self.config, now_ms)
@@ -113,6 +116,22 @@ class Broker:
         self._now = now_ms
         self.groups.tick(now_ms)
         self.txns.tick(now_ms)
+        if now_ms - self._last_cleanup >= CLEANUP_INTERVAL_MS:
+            self._last_cleanup = now_ms
+            self.clean(now_ms)
+
+    def clean(self, now_ms: int) -> list[str]:
+        """Retention on every partition; compaction of the internal topics. Returns deletions."""
+        deleted = [
+            f"{p.topic}-{p.index}/{name}"
+            for parts in self.topics.values()
+            for p in parts
+            for name in p.log.enforce_retention(now_ms)
+        ]
+        for log in (self.groups.log, self.txns.log):
+            if len(log.segments) > 2:
+                log.compact(now_ms)
+        return deleted
 
     def create_topic(self, name: str, partitions: int, now_ms: int) -> int:
         if name in self.topics:
