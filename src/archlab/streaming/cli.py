@@ -56,6 +56,13 @@ def stream() -> None:
     show_default=True,
     help="fsync after this many batches (0: leave it to the OS).",
 )
+@click.option(
+    "--flush-ms",
+    type=int,
+    default=-1,
+    show_default=True,
+    help="Also fsync when this many ms passed since the last one (-1: off).",
+)
 @click.option("--no-sendfile", is_flag=True, help="Serve fetches with read()+send().")
 def serve(
     directory: Path,
@@ -65,6 +72,7 @@ def serve(
     partitions: int,
     segment_bytes: int,
     flush_messages: int,
+    flush_ms: int,
     no_sendfile: bool,
 ) -> None:
     """Run N brokers speaking the Kafka protocol; real Kafka clients can use them.
@@ -91,7 +99,7 @@ def serve(
         directory,
         host,
         ports,
-        LogConfig(segment_bytes=segment_bytes, flush_messages=flush_messages),
+        LogConfig(segment_bytes=segment_bytes, flush_messages=flush_messages, flush_ms=flush_ms),
         partitions,
         sendfile=not no_sendfile,
     )

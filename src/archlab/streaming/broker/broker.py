@@ -116,6 +116,9 @@ class Broker:
         self._now = now_ms
         self.groups.tick(now_ms)
         self.txns.tick(now_ms)
+        for parts in self.topics.values():
+            for p in parts:
+                p.log.maybe_flush(now_ms)
         if now_ms - self._last_cleanup >= CLEANUP_INTERVAL_MS:
             self._last_cleanup = now_ms
             self.clean(now_ms)

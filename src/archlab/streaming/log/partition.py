@@ -159,6 +159,12 @@ class PartitionLog:
         for seg in self.segments:
             seg.close()
 
+    def maybe_flush(self, now_ms: int) -> None:
+        """The time-based fsync policy, also when no append comes to trigger it."""
+        ms = self.config.flush_ms
+        if ms >= 0 and self._unflushed and now_ms - self._last_flush_ms >= ms:
+            self.flush(now_ms)
+
     def flush(self, now_ms: int) -> None:
         self.segments[-1].flush()
         self._unflushed = 0
