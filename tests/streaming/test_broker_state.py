@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from archlab.streaming.broker.broker import CLEANUP_INTERVAL_MS, Broker, Node, Pending
+from archlab.streaming.broker.broker import CLEANUP_INTERVAL_MS, Broker
 from archlab.streaming.broker.groups import COMPLETING, PREPARING, STABLE, GroupCoordinator
+from archlab.streaming.broker.requests import Node, Pending
 from archlab.streaming.log.partition import LogConfig, PartitionLog
 from archlab.streaming.log.records import make_batch
 from archlab.streaming.protocol import errors

@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from archlab.streaming.broker.groups import GroupCoordinator, Ticket
+from archlab.streaming.broker.group_api import GroupApi
+from archlab.streaming.broker.groups import GroupCoordinator
 from archlab.streaming.broker.partition import Partition
+from archlab.streaming.broker.requests import Message, Node, Pending
 from archlab.streaming.broker.transactions import ProducerIds, TransactionCoordinator
+from archlab.streaming.broker.txn_api import TransactionApi
 from archlab.streaming.log.partition import LogConfig, PartitionLog
 from archlab.streaming.protocol import errors
 from archlab.streaming.protocol.framing import supported_versions
 
-Message = dict[str, Any]
 OFFSETS_TOPIC = "__consumer_offsets"
 TXN_TOPIC = "__transaction_state"
 _LATEST, _EARLIEST = -1, -2
@@ -36,22 +36,9 @@ _LATEST, _EARLIEST = -1, -2
 CLEANUP_INTERVAL_MS = 30_000
 
 
-@dataclass(frozen=True)
-class Node:
-    node_id: int
-    host: str
-    port: int
+class Broker(GroupApi, TransactionApi):
+    """One cluster's state; the group and transaction requests live in the two mixins."""
 
-
-@dataclass
-class Pending:
-    """A response that is not ready: ``poll(now_ms)`` returns it once it is."""
-
-    poll: Callable[[int], Message | None]
-    deadline_ms: int
-
-
-class Broker:
     def __init__(
         self,
         directory: Path,
@@ -403,228 +390,6 @@ class Broker:
                 shutil.rmtree(p.log.dir, ignore_errors=True)
             results.append({"name": name, "error_code": errors.NONE})
         return {"throttle_time_ms": 0, "responses": results}
-
-    # -- groups ------------------------------------------------------------------------------
-
-    def find_coordinator(
-        self, req: Message, version: int, client: str, node: int, now: int
-    ) -> Message:
-        n = self.nodes[0]
-        return {
-            "throttle_time_ms": 0,
-            "error_code": errors.NONE,
-            "error_message": None,
-            "node_id": n.node_id,
-            "host": n.host,
-            "port": n.port,
-        }
-
-    def _coordinator_error(self, node: int) -> int:
-        return errors.NONE if node == self.nodes[0].node_id else errors.NOT_COORDINATOR
-
-    def join_group(
-        self, req: Message, version: int, client: str, node: int, now: int
-    ) -> Message | Pending:
-        err = self._coordinator_error(node)
-        if err:
-            return {
-                "error_code": err,
-                "generation_id": -1,
-                "protocol_name": None,
-                "leader": "",
-                "member_id": "",
-                "members": [],
-            }
-        return _pending(self.groups.join(req, client, now))
-
-    def sync_group(
-        self, req: Message, version: int, client: str, node: int, now: int
-    ) -> Message | Pending:
-        err = self._coordinator_error(node)
-        if err:
-            return {"error_code": err, "assignment": b""}
-        return _pending(self.groups.sync(req, now))
-
-    def heartbeat(self, req: Message, version: int, client: str, node: int, now: int) -> Message:
-        err = self._coordinator_error(node) or self.groups.heartbeat(req, now)
-        return {"throttle_time_ms": 0, "error_code": err}
-
-    def leave_group(self, req: Message, version: int, client: str, node: int, now: int) -> Message:
-        if version < 3:
-            codes = self.groups.leave(req["group_id"], [req["member_id"]], now)
-            return {"throttle_time_ms": 0, "error_code": codes[0]}
-        members = req["members"] or []
-        codes = self.groups.leave(req["group_id"], [m["member_id"] for m in members], now)
-        return {
-            "throttle_time_ms": 0,
-            "error_code": errors.NONE,
-            "members": [
-                {
-                    "member_id": m["member_id"],
-                    "group_instance_id": m["group_instance_id"],
-                    "error_code": c,
-                }
-                for m, c in zip(members, codes, strict=True)
-            ],
-        }
-
-    def offset_commit(
-        self, req: Message, version: int, client: str, node: int, now: int
-    ) -> Message:
-        err = self._coordinator_error(node) or self.groups.check_commit(
-            req["group_id"], req["generation_id"], req["member_id"]
-        )
-        offsets = []
-        topics = []
-        for t in req["topics"]:
-            parts = []
-            for p in t["partitions"]:
-                code = err or (
-                    errors.NONE if t["name"] in self.topics else errors.UNKNOWN_TOPIC_OR_PARTITION
-                )
-                if code == errors.NONE:
-                    offsets.append(
-                        (
-                            t["name"],
-                            p["partition_index"],
-                            p["committed_offset"],
-                            p["committed_metadata"],
-                        )
-                    )
-                parts.append({"partition_index": p["partition_index"], "error_code": code})
-            topics.append({"name": t["name"], "partitions": parts})
-        self.groups.commit(req["group_id"], offsets, now)
-        return {"throttle_time_ms": 0, "topics": topics}
-
-    def offset_fetch(self, req: Message, version: int, client: str, node: int, now: int) -> Message:
-        group = req["group_id"]
-        wanted = req["topics"]
-        if wanted is None:
-            wanted = [
-                {"name": t, "partition_indexes": ps}
-                for t, ps in self.groups.committed_topics(group).items()
-            ]
-        topics = []
-        for t in wanted:
-            parts = []
-            for index in t["partition_indexes"]:
-                offset, metadata = self.groups.committed(group, t["name"], index)
-                parts.append(
-                    {
-                        "partition_index": index,
-                        "committed_offset": offset,
-                        "metadata": metadata,
-                        "error_code": errors.NONE,
-                    }
-                )
-            topics.append({"name": t["name"], "partitions": parts})
-        return {
-            "throttle_time_ms": 0,
-            "topics": topics,
-            "error_code": self._coordinator_error(node),
-        }
-
-    # -- transactions ------------------------------------------------------------------------
-
-    def init_producer_id(
-        self, req: Message, version: int, client: str, node: int, now: int
-    ) -> Message:
-        err, pid, epoch = self.txns.init_producer_id(
-            req["transactional_id"], req["transaction_timeout_ms"], now
-        )
-        return {
-            "throttle_time_ms": 0,
-            "error_code": err,
-            "producer_id": pid,
-            "producer_epoch": epoch,
-        }
-
-    def add_partitions_to_txn(
-        self, req: Message, version: int, client: str, node: int, now: int
-    ) -> Message:
-        parts = [(t["name"], i) for t in req["topics"] for i in t["partitions"]]
-        unknown = [(t, i) for t, i in parts if t not in self.topics or i >= len(self.topics[t])]
-        err = (
-            errors.UNKNOWN_TOPIC_OR_PARTITION
-            if unknown
-            else self.txns.add_partitions(
-                req["transactional_id"], req["producer_id"], req["producer_epoch"], parts, now
-            )
-        )
-        if version < 2 and err == errors.PRODUCER_FENCED:
-            err = errors.INVALID_PRODUCER_EPOCH
-        return {
-            "throttle_time_ms": 0,
-            "results": [
-                {
-                    "name": t["name"],
-                    "partitions": [
-                        {"partition_index": i, "error_code": err} for i in t["partitions"]
-                    ],
-                }
-                for t in req["topics"]
-            ],
-        }
-
-    def add_offsets_to_txn(
-        self, req: Message, version: int, client: str, node: int, now: int
-    ) -> Message:
-        err = self.txns.add_offsets(
-            req["transactional_id"], req["producer_id"], req["producer_epoch"], req["group_id"], now
-        )
-        return {"throttle_time_ms": 0, "error_code": _fenced(err, version)}
-
-    def end_txn(self, req: Message, version: int, client: str, node: int, now: int) -> Message:
-        err = self.txns.end_txn(
-            req["transactional_id"],
-            req["producer_id"],
-            req["producer_epoch"],
-            req["committed"],
-            now,
-        )
-        return {"throttle_time_ms": 0, "error_code": _fenced(err, version)}
-
-    def txn_offset_commit(
-        self, req: Message, version: int, client: str, node: int, now: int
-    ) -> Message:
-        offsets = [
-            (t["name"], p["partition_index"], p["committed_offset"], p["committed_metadata"])
-            for t in req["topics"]
-            for p in t["partitions"]
-        ]
-        err = self.txns.txn_offset_commit(
-            req["transactional_id"],
-            req["producer_id"],
-            req["producer_epoch"],
-            req["group_id"],
-            offsets,
-            now,
-        )
-        err = _fenced(err, version)
-        return {
-            "throttle_time_ms": 0,
-            "topics": [
-                {
-                    "name": t["name"],
-                    "partitions": [
-                        {"partition_index": p["partition_index"], "error_code": err}
-                        for p in t["partitions"]
-                    ],
-                }
-                for t in req["topics"]
-            ],
-        }
-
-
-def _fenced(err: int, version: int) -> int:
-    """Older versions of the transaction APIs know fencing as INVALID_PRODUCER_EPOCH."""
-    return errors.INVALID_PRODUCER_EPOCH if err == errors.PRODUCER_FENCED and version < 2 else err
-
-
-def _pending(ticket: Ticket) -> Message | Pending:
-    if ticket.response is not None:
-        return ticket.response
-    return Pending(lambda now: ticket.response, ticket.deadline_ms)
 
 
 def _producer_id(records: bytes) -> int:

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from archlab.streaming.broker.broker import Broker, Node, Pending
+from archlab.streaming.broker.broker import Broker
+from archlab.streaming.broker.requests import Node, Pending
 from archlab.streaming.log.partition import LogConfig, LogSlice
 from archlab.streaming.protocol import errors
 from archlab.streaming.protocol.framing import (
