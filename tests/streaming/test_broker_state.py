@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import struct
 from pathlib import Path
 from typing import Any
+
+import pytest
+from hypothesis import given, settings, strategies as st
 
 from archlab.streaming.broker.broker import CLEANUP_INTERVAL_MS, Broker
 from archlab.streaming.broker.groups import COMPLETING, PREPARING, STABLE, GroupCoordinator
@@ -11,9 +17,9 @@ from archlab.streaming.broker.requests import Node, Pending
 from archlab.streaming.log.partition import LogConfig, PartitionLog
 from archlab.streaming.log.records import make_batch
 from archlab.streaming.protocol import errors
-from archlab.streaming.protocol.framing import encode_response, parse_request
+from archlab.streaming.protocol.framing import Unsupported, encode_response, parse_request
 from archlab.streaming.protocol.messages import APIS, METADATA
-from archlab.streaming.protocol.schema import Reader, decode, encode
+from archlab.streaming.protocol.schema import ProtocolError, Reader, decode, encode
 from tests.conftest import run_cli
 
 
@@ -199,3 +205,36 @@ def test_retention_runs_from_the_brokers_tick(tmp_path: Path) -> None:
     assert p.log.log_start_offset == 0  # not yet time
     broker.tick(CLEANUP_INTERVAL_MS + 1)
     assert p.log.log_start_offset > 0 and p.log.size_bytes <= 800 + 400
+
+
+@settings(max_examples=300, deadline=None)
+@given(api=st.sampled_from(sorted(APIS)), junk=st.binary(max_size=80), data=st.data())
+def test_garbage_after_a_valid_header_is_a_protocol_error(
+    api: int, junk: bytes, data: st.DataObject
+) -> None:
+    version = data.draw(st.integers(APIS[api].min_version, APIS[api].max_version))
+    frame = struct.pack(">hhih", api, version, 1, 0) + junk
+    with contextlib.suppress(ProtocolError):
+        parse_request(frame)
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "100")), deadline=None)
+@given(data=st.data())
+def test_well_formed_but_odd_requests_never_crash_the_handlers(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    broker = _broker(tmp_path_factory.mktemp("odd"), nodes=1)
+    broker.create_topic("t", 2, 0)
+    api = APIS[data.draw(st.sampled_from(sorted(APIS)))]
+    version = data.draw(st.integers(api.min_version, api.max_version))
+    junk = data.draw(st.binary(max_size=120))
+    try:
+        request = parse_request(struct.pack(">hhih", api.key, version, 1, 0) + junk)
+    except ProtocolError:
+        return
+    if isinstance(request, Unsupported):
+        return
+    try:
+        broker.handle(api.key, version, request.body, "fuzz", 0, 0)
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
+        pytest.fail(f"{api.name} v{version}: {exc!r} for {request.body!r}")

@@ -152,9 +152,15 @@ class KafkaServer:
             writer.write(encode_unsupported(request))
             await writer.drain()
             return
-        reply = self.broker.handle(
-            request.api.key, request.version, request.body, request.client_id, node, now_ms()
-        )
+        try:
+            reply = self.broker.handle(
+                request.api.key, request.version, request.body, request.client_id, node, now_ms()
+            )
+        except Exception as exc:  # a request the handlers cannot take: answer, keep serving
+            log.warning("%s: %s v%d failed: %r", peer, request.api.name, request.version, exc)
+            writer.write(struct.pack(">iih", 6, request.correlation_id, errors.INVALID_REQUEST))
+            await writer.drain()
+            return
         self._notify()
         if isinstance(reply, Pending):
             reply = await self._wait(reply)

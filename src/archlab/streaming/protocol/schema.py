@@ -229,6 +229,8 @@ def decode(fields: Sequence[Field], version: int, flexible: bool, reader: Reader
             n = reader.length(flexible, wide=True)
             if n > len(reader.data):
                 raise ProtocolError(f"{f.name}: array of {n} items is longer than the frame")
+            if n < 0 and not f.is_nullable(version):
+                raise ProtocolError(f"{f.name}: null array where v{version} allows none")
             out[f.name] = (
                 None if n < 0 else [_decode_value(f, version, flexible, reader) for _ in range(n)]
             )
@@ -242,4 +244,7 @@ def decode(fields: Sequence[Field], version: int, flexible: bool, reader: Reader
 def _decode_value(f: Field, version: int, flexible: bool, reader: Reader) -> Any:
     if isinstance(f.type, tuple):
         return decode(f.type, version, flexible, reader)
-    return reader.primitive(f.type, flexible)
+    value = reader.primitive(f.type, flexible)
+    if value is None and not f.array and f.type != "records" and not f.is_nullable(version):
+        raise ProtocolError(f"{f.name}: null where v{version} allows none")
+    return value
