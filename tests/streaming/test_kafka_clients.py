@@ -286,3 +286,40 @@ def test_a_fenced_zombie_cannot_commit(server: ServerProcess) -> None:
     with pytest.raises(ck.KafkaException) as caught:
         old.commit_transaction(5)
     assert caught.value.args[0].fatal() or "fenced" in str(caught.value).lower()
+
+
+def test_aiokafka_transactions_with_read_committed(server: ServerProcess) -> None:
+    async def run() -> list[bytes]:
+        producer = aiokafka.AIOKafkaProducer(
+            bootstrap_servers=server.bootstrap, transactional_id="aio-tx"
+        )
+        await producer.start()
+        try:
+            async with producer.transaction():
+                for i in range(5):
+                    await producer.send("aio-tx", b"c%d" % i)
+            await producer.begin_transaction()
+            await producer.send("aio-tx", b"aborted")
+            await producer.abort_transaction()
+        finally:
+            await producer.stop()
+        consumer = aiokafka.AIOKafkaConsumer(
+            "aio-tx",
+            bootstrap_servers=server.bootstrap,
+            group_id="g-aio-tx",
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        got: list[bytes] = []
+        try:
+            for _ in range(40):  # until the five arrive, then once more for anything after them
+                batch = await consumer.getmany(timeout_ms=100)
+                got += [m.value for records in batch.values() for m in records]
+                if len(got) >= 5 and not batch:
+                    break
+        finally:
+            await consumer.stop()
+        return got
+
+    assert asyncio.run(run()) == [b"c%d" % i for i in range(5)]
