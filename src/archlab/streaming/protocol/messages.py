@@ -1,45 +1,34 @@
 """The requests this broker answers, their schemas and the version ranges it implements.
 
 Field layouts follow Apache Kafka's published message definitions (the protocol guide,
-docs/references.md §7.1). Each API lists exactly the versions implemented here, and
-ApiVersions advertises only those: a client never negotiates a version this file lacks.
+docs/references.md §7.1). Each API lists exactly the versions implemented, and ApiVersions
+advertises only those: a client never negotiates a version these tables lack. The group and
+transaction APIs are in :mod:`~archlab.streaming.protocol.group_messages` and
+:mod:`~archlab.streaming.protocol.txn_messages`; :data:`APIS` gathers all of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from archlab.streaming.protocol.dsl import Api, arr, f, nstr
+from archlab.streaming.protocol.group_messages import (
+    FIND_COORDINATOR,
+    HEARTBEAT,
+    JOIN_GROUP,
+    LEAVE_GROUP,
+    OFFSET_COMMIT,
+    OFFSET_FETCH,
+    SYNC_GROUP,
+)
+from archlab.streaming.protocol.txn_messages import (
+    ADD_OFFSETS_TO_TXN,
+    ADD_PARTITIONS_TO_TXN,
+    END_TXN,
+    INIT_PRODUCER_ID,
+    TXN_OFFSET_COMMIT,
+)
 
-from archlab.streaming.protocol.schema import Field
+__all__ = ["APIS", "API_VERSIONS", "FETCH", "METADATA", "PRODUCE", "Api"]
 
-
-def f(name: str, kind: str | tuple[Field, ...] = "int32", v: str = "0+", **kw: Any) -> Field:
-    return Field(name, kind, v, **kw)
-
-
-def arr(name: str, kind: str | tuple[Field, ...], v: str = "0+", **kw: Any) -> Field:
-    return Field(name, kind, v, array=True, **kw)
-
-
-def nstr(name: str, v: str = "0+", nullable: str = "0+") -> Field:
-    return Field(name, "string", v, nullable=nullable)
-
-
-@dataclass(frozen=True)
-class Api:
-    key: int
-    name: str
-    min_version: int
-    max_version: int
-    first_flexible: int
-    request: tuple[Field, ...]
-    response: tuple[Field, ...]
-
-    def flexible(self, version: int) -> bool:
-        return version >= self.first_flexible
-
-
-THROTTLE = f("throttle_time_ms", "int32")
 PRODUCE = Api(
     0,
     "Produce",
@@ -231,188 +220,7 @@ METADATA = Api(
         f("cluster_authorized_operations", v="8-10", default=-(2**31)),
     ),
 )
-OFFSET_COMMIT = Api(
-    8,
-    "OffsetCommit",
-    2,
-    8,
-    8,
-    (
-        f("group_id", "string"),
-        f("generation_id", v="1+", default=-1),
-        f("member_id", "string", "1+"),
-        nstr("group_instance_id", "7+", "7+"),
-        f("retention_time_ms", "int64", "2-4", default=-1),
-        arr(
-            "topics",
-            (
-                f("name", "string"),
-                arr(
-                    "partitions",
-                    (
-                        f("partition_index"),
-                        f("committed_offset", "int64"),
-                        f("committed_leader_epoch", v="6+", default=-1),
-                        nstr("committed_metadata"),
-                    ),
-                ),
-            ),
-        ),
-    ),
-    (
-        f("throttle_time_ms", "int32", "3+"),
-        arr(
-            "topics",
-            (
-                f("name", "string"),
-                arr("partitions", (f("partition_index"), f("error_code", "int16"))),
-            ),
-        ),
-    ),
-)
-OFFSET_FETCH = Api(
-    9,
-    "OffsetFetch",
-    1,
-    7,
-    6,
-    (
-        f("group_id", "string"),
-        arr("topics", (f("name", "string"), arr("partition_indexes", "int32")), nullable="2+"),
-        f("require_stable", "bool", "7+"),
-    ),
-    (
-        f("throttle_time_ms", "int32", "3+"),
-        arr(
-            "topics",
-            (
-                f("name", "string"),
-                arr(
-                    "partitions",
-                    (
-                        f("partition_index"),
-                        f("committed_offset", "int64"),
-                        f("committed_leader_epoch", v="5+", default=-1),
-                        nstr("metadata"),
-                        f("error_code", "int16"),
-                    ),
-                ),
-            ),
-        ),
-        f("error_code", "int16", "2+"),
-    ),
-)
-FIND_COORDINATOR = Api(
-    10,
-    "FindCoordinator",
-    0,
-    3,
-    3,
-    (f("key", "string"), f("key_type", "int8", "1+")),
-    (
-        f("throttle_time_ms", "int32", "1+"),
-        f("error_code", "int16"),
-        nstr("error_message", "1+", "1+"),
-        f("node_id"),
-        f("host", "string"),
-        f("port"),
-    ),
-)
-JOIN_GROUP = Api(
-    11,
-    "JoinGroup",
-    0,
-    7,
-    6,
-    (
-        f("group_id", "string"),
-        f("session_timeout_ms"),
-        f("rebalance_timeout_ms", v="1+", default=-1),
-        f("member_id", "string"),
-        nstr("group_instance_id", "5+", "5+"),
-        f("protocol_type", "string"),
-        arr("protocols", (f("name", "string"), f("metadata", "bytes"))),
-    ),
-    (
-        f("throttle_time_ms", "int32", "2+"),
-        f("error_code", "int16"),
-        f("generation_id", default=-1),
-        nstr("protocol_type", "7+", "7+"),
-        nstr("protocol_name", "0+", "7+"),
-        f("leader", "string"),
-        f("member_id", "string"),
-        arr(
-            "members",
-            (
-                f("member_id", "string"),
-                nstr("group_instance_id", "5+", "5+"),
-                f("metadata", "bytes"),
-            ),
-        ),
-    ),
-)
-HEARTBEAT = Api(
-    12,
-    "Heartbeat",
-    0,
-    4,
-    4,
-    (
-        f("group_id", "string"),
-        f("generation_id"),
-        f("member_id", "string"),
-        nstr("group_instance_id", "3+", "3+"),
-    ),
-    (f("throttle_time_ms", "int32", "1+"), f("error_code", "int16")),
-)
-LEAVE_GROUP = Api(
-    13,
-    "LeaveGroup",
-    0,
-    4,
-    4,
-    (
-        f("group_id", "string"),
-        f("member_id", "string", "0-2"),
-        arr("members", (f("member_id", "string"), nstr("group_instance_id", "3+", "3+")), "3+"),
-    ),
-    (
-        f("throttle_time_ms", "int32", "1+"),
-        f("error_code", "int16"),
-        arr(
-            "members",
-            (
-                f("member_id", "string"),
-                nstr("group_instance_id", "3+", "3+"),
-                f("error_code", "int16"),
-            ),
-            "3+",
-        ),
-    ),
-)
-SYNC_GROUP = Api(
-    14,
-    "SyncGroup",
-    0,
-    5,
-    4,
-    (
-        f("group_id", "string"),
-        f("generation_id"),
-        f("member_id", "string"),
-        nstr("group_instance_id", "3+", "3+"),
-        nstr("protocol_type", "5+", "5+"),
-        nstr("protocol_name", "5+", "5+"),
-        arr("assignments", (f("member_id", "string"), f("assignment", "bytes"))),
-    ),
-    (
-        f("throttle_time_ms", "int32", "1+"),
-        f("error_code", "int16"),
-        nstr("protocol_type", "5+", "5+"),
-        nstr("protocol_name", "5+", "5+"),
-        f("assignment", "bytes"),
-    ),
-)
+
 API_VERSIONS = Api(
     18,
     "ApiVersions",
@@ -485,103 +293,6 @@ DELETE_TOPICS = Api(
     (
         f("throttle_time_ms", "int32", "1+"),
         arr("responses", (f("name", "string"), f("error_code", "int16"))),
-    ),
-)
-INIT_PRODUCER_ID = Api(
-    22,
-    "InitProducerId",
-    0,
-    4,
-    2,
-    (
-        nstr("transactional_id"),
-        f("transaction_timeout_ms"),
-        f("producer_id", "int64", "3+", default=-1),
-        f("producer_epoch", "int16", "3+", default=-1),
-    ),
-    (
-        f("throttle_time_ms"),
-        f("error_code", "int16"),
-        f("producer_id", "int64", default=-1),
-        f("producer_epoch", "int16"),
-    ),
-)
-_TXN_ID = (f("transactional_id", "string"), f("producer_id", "int64"), f("producer_epoch", "int16"))
-ADD_PARTITIONS_TO_TXN = Api(
-    24,
-    "AddPartitionsToTxn",
-    0,
-    3,
-    3,
-    (*_TXN_ID, arr("topics", (f("name", "string"), arr("partitions", "int32")))),
-    (
-        f("throttle_time_ms"),
-        arr(
-            "results",
-            (
-                f("name", "string"),
-                arr("partitions", (f("partition_index"), f("error_code", "int16"))),
-            ),
-        ),
-    ),
-)
-ADD_OFFSETS_TO_TXN = Api(
-    25,
-    "AddOffsetsToTxn",
-    0,
-    3,
-    3,
-    (*_TXN_ID, f("group_id", "string")),
-    (f("throttle_time_ms"), f("error_code", "int16")),
-)
-END_TXN = Api(
-    26,
-    "EndTxn",
-    0,
-    3,
-    3,
-    (*_TXN_ID, f("committed", "bool")),
-    (f("throttle_time_ms"), f("error_code", "int16")),
-)
-TXN_OFFSET_COMMIT = Api(
-    28,
-    "TxnOffsetCommit",
-    0,
-    3,
-    3,
-    (
-        f("transactional_id", "string"),
-        f("group_id", "string"),
-        f("producer_id", "int64"),
-        f("producer_epoch", "int16"),
-        f("generation_id", v="3+", default=-1),
-        f("member_id", "string", "3+"),
-        nstr("group_instance_id", "3+", "3+"),
-        arr(
-            "topics",
-            (
-                f("name", "string"),
-                arr(
-                    "partitions",
-                    (
-                        f("partition_index"),
-                        f("committed_offset", "int64"),
-                        f("committed_leader_epoch", v="2+", default=-1),
-                        nstr("committed_metadata"),
-                    ),
-                ),
-            ),
-        ),
-    ),
-    (
-        f("throttle_time_ms"),
-        arr(
-            "topics",
-            (
-                f("name", "string"),
-                arr("partitions", (f("partition_index"), f("error_code", "int16"))),
-            ),
-        ),
     ),
 )
 
