@@ -25,13 +25,13 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from archlab.lab import BenchContext, BenchReport, Column, Ratio, benchmark
 from archlab.lab.bench import interleaved, median, peer_available
+from archlab.streaming.bench_clients import librdkafka_rates
 from archlab.streaming.broker.partition import Partition
 from archlab.streaming.log.partition import LogConfig, PartitionLog
 from archlab.streaming.log.records import make_batch
@@ -44,10 +44,18 @@ BATCH_RECORDS = 16 * 1024 // (RECORD + 10)  # the Java producer's default batch.
 BIG_BATCH_RECORDS = 2**20 // (RECORD + 10)  # librdkafka's default batch.size, ~1 MB
 
 
+#: Both sides write random (incompressible) bytes that repeat only every 32 MiB, so that a
+#: virtual disk that compresses or deduplicates favours neither.
+DISTINCT_BYTES = 32 << 20
+
+
 def _batches(total_bytes: int, per_batch: int = BATCH_RECORDS) -> list[bytes]:
-    value = b"x" * RECORD
-    one = make_batch([value] * per_batch, timestamp=1).encode()
-    return [one] * max(1, total_bytes // (RECORD * per_batch))
+    count = max(1, total_bytes // (RECORD * per_batch))
+    distinct = [
+        make_batch([os.urandom(RECORD) for _ in range(per_batch)], timestamp=1).encode()
+        for _ in range(max(1, min(count, DISTINCT_BYTES // (RECORD * per_batch))))
+    ]
+    return [distinct[i % len(distinct)] for i in range(count)]
 
 
 def _produce_trial(scratch: Path, batches: list[bytes]) -> Callable[[], float]:
@@ -69,7 +77,7 @@ def _produce_trial(scratch: Path, batches: list[bytes]) -> Callable[[], float]:
 
 
 def _dd_trial(scratch: Path, total: int) -> Callable[[], float]:
-    block = os.urandom(1 << 20)
+    blocks = [os.urandom(1 << 20) for _ in range(DISTINCT_BYTES >> 20)]
 
     def trial() -> float:
         path = scratch / "dd.bin"
@@ -78,7 +86,7 @@ def _dd_trial(scratch: Path, total: int) -> Callable[[], float]:
         started = time.perf_counter()
         written = 0
         while written < total:
-            written += os.write(fd, block)
+            written += os.write(fd, blocks[(written >> 20) % len(blocks)])
         os.fsync(fd)
         seconds = time.perf_counter() - started
         os.close(fd)
@@ -207,84 +215,6 @@ def _serve_trial(
     return trial
 
 
-def _confluent(port: int, records: int) -> tuple[float, float, float, float]:
-    """(produce records/s, consume records/s, p50 ms, p99 ms) with librdkafka."""
-    import confluent_kafka as ck
-
-    boot = f"127.0.0.1:{port}"
-    producer = ck.Producer(
-        {
-            "bootstrap.servers": boot,
-            "acks": 1,
-            "linger.ms": 5,
-            "batch.size": 1 << 20,
-            "queue.buffering.max.messages": 1_000_000,
-        }
-    )
-    value = b"x" * RECORD
-    started = time.perf_counter()
-    for _ in range(records):
-        while True:
-            try:
-                producer.produce("client", value)
-                break
-            except BufferError:
-                producer.poll(0.001)
-    producer.flush(60)
-    produce_rate = records / (time.perf_counter() - started)
-    consumer = ck.Consumer(
-        {
-            "bootstrap.servers": boot,
-            "group.id": "bench",
-            "socket.nagle.disable": True,
-            "auto.offset.reset": "earliest",
-            "fetch.max.bytes": 16 << 20,
-        }
-    )
-    consumer.subscribe(["client"])
-    got = 0
-    first: float | None = None
-    deadline = time.monotonic() + 60
-    while got < records and time.monotonic() < deadline:
-        msgs = consumer.consume(10_000, 0.5)
-        if msgs and first is None:
-            first = time.perf_counter()
-        got += sum(1 for m in msgs if not m.error())
-    consume_rate = got / (time.perf_counter() - (first or time.perf_counter()) + 1e-9)
-    # end-to-end latency: a paced stream, the send time inside each value
-    lat: list[float] = []
-    done = threading.Event()
-
-    def read() -> None:
-        while not done.is_set() or len(lat) < 2000:
-            m = consumer.poll(0.05)  # returns as soon as one record is there
-            value = (m.value() or b"") if m is not None and not m.error() else b""
-            if value[:2] == b"t=":
-                lat.append((time.perf_counter_ns() - int(value[2:])) / 1e6)
-            if done.is_set() and time.monotonic() > deadline:
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    # Kafka's Java client sets TCP_NODELAY; librdkafka leaves Nagle on unless told
-    paced = ck.Producer(
-        {"bootstrap.servers": boot, "acks": 1, "linger.ms": 0, "socket.nagle.disable": True}
-    )
-    for _ in range(2000):
-        paced.produce("client", b"t=%d" % time.perf_counter_ns())
-        paced.poll(0)
-        time.sleep(0.0005)
-    paced.flush(10)
-    deadline = time.monotonic() + 10
-    done.set()
-    reader.join(15)
-    consumer.close()
-    lat.sort()
-    p50 = lat[len(lat) // 2] if lat else float("nan")
-    p99 = lat[int(len(lat) * 0.99)] if lat else float("nan")
-    return produce_rate, consume_rate, p50, p99
-
-
 @benchmark(
     name="stream",
     title="Kafka-compatible broker: produce vs disk, sendfile vs copy, librdkafka (codex 7.1)",
@@ -391,7 +321,7 @@ def bench_stream(ctx: BenchContext) -> BenchReport:
         return report
     broker = _Broker(ctx.scratch / "client")
     try:
-        produce_rate, consume_rate, p50, p99 = _confluent(
+        produce_rate, consume_rate, p50, p99 = librdkafka_rates(
             broker.port, 100_000 if ctx.quick else 500_000
         )
     finally:
