@@ -6,6 +6,9 @@ group coordinator and the transaction coordinator, and answers every API of
 node the request arrived at, and gets back a response dict, ``None`` (acks=0 produce: no
 response at all) or a :class:`Pending` to poll until it is ready (a JoinGroup waiting for the
 group, a SyncGroup waiting for the leader, a Fetch waiting for data up to ``max_wait_ms``).
+The group requests are in :mod:`~archlab.streaming.broker.group_api`, the transaction
+requests in :mod:`~archlab.streaming.broker.txn_api`; this module has the rest (topics,
+produce, fetch, offsets, metadata) and the periodic work (retention, time-based fsync).
 
 With several nodes (``archlab stream serve --brokers N``) all nodes share this state in one
 process; each partition has one leader, node ``partition % N``, and a request for a
