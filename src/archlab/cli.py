@@ -46,6 +46,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "live": "archlab.web.cli:live",
     "lb": "archlab.net.cli:lb",
     "case": "archlab.cases.cli:case",
+    "stream": "archlab.streaming.cli:stream",
 }
 
 

@@ -188,7 +188,7 @@ def test_unknown_benchmark_suggests_only_close_matches() -> None:
     far = run_cli(["bench", "nosuchbench"])
     assert_one_line_error(far, "unknown benchmark 'nosuchbench'")
     assert "did you mean" not in far.stderr
-    assert_one_line_error(run_cli(["bench", "stroage"]), "did you mean 'storage'?")
+    assert_one_line_error(run_cli(["bench", "stroage"]), "did you mean 'storage'")
 
 
 def test_root_help_shows_whole_summaries() -> None:

@@ -1,7 +1,8 @@
 """Chapter 7.1 claims: sequential I/O and zero copy, measured on this machine's disk and kernel.
 
-``streaming.sequential_io`` lives in :mod:`archlab.streaming.measure_sequential_io`; importing
-it here registers it with the chapter.
+``streaming.sequential_io`` lives in :mod:`archlab.streaming.measure_sequential_io` and
+``streaming.exactly_once`` in :mod:`archlab.streaming.measure_exactly_once`; importing them
+here registers them with the chapter.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from archlab.lab import (
     refuted,
 )
 from archlab.streaming import zerocopy
+from archlab.streaming.measure_exactly_once import (
+    ExactlyOnceMeasurement,
+    exactly_once,
+    judge_exactly_once,
+)
 from archlab.streaming.measure_sequential_io import (
     SequentialIOMeasurement,
     judge_sequential_io,
@@ -32,8 +38,11 @@ from archlab.streaming.measure_sequential_io import (
 )
 
 __all__ = [
+    "ExactlyOnceMeasurement",
     "SequentialIOMeasurement",
     "ZeroCopyMeasurement",
+    "exactly_once",
+    "judge_exactly_once",
     "judge_sequential_io",
     "judge_zero_copy",
     "sequential_io",
