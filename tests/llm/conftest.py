@@ -1,0 +1,25 @@
+"""Shared fixtures: the real model and tokenizer load once per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from archlab.llm.gguf_weights import ModelUnavailableError, find_model_file
+
+
+@pytest.fixture(scope="session")
+def smollm():  # type: ignore[no-untyped-def]
+    try:
+        find_model_file()
+    except ModelUnavailableError as exc:
+        pytest.fail(f"{exc} (make test installs it)")
+    from archlab.llm.model import SmolLM
+
+    return SmolLM()
+
+
+@pytest.fixture(scope="session")
+def tokenizer():  # type: ignore[no-untyped-def]
+    from archlab.llm.tokenizer import load_tokenizer
+
+    return load_tokenizer()
