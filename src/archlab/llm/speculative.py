@@ -1,4 +1,4 @@
-"""Chapter 8.2: speculative decoding, a cheap draft proposes γ tokens, the target checks them at once.
+"""Chapter 8.2: speculative decoding, a cheap draft proposes γ tokens, the target checks them.
 
 Modified rejection sampling (Leviathan et al. 2023; Chen et al. 2023) keeps the output
 distribution exactly the target's: draft token ``x`` drawn from ``q`` is kept with probability
