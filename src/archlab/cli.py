@@ -37,6 +37,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "limits": "archlab.resilience.cli:limits",
     "traces": "archlab.observability.cli:traces",
     "vector": "archlab.vector.cli:vector",
+    "llm": "archlab.llm.cli:llm",
 }
 
 

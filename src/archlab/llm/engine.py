@@ -25,7 +25,7 @@ from archlab.llm.blocks import BlockManager, Movements
 from archlab.llm.kv_cache import Array, PagedKVCache
 from archlab.llm.model import SequenceChunk, SmolLM
 from archlab.llm.sampling import SamplingParams, sample
-from archlab.llm.scheduler import ContinuousScheduler, Sequence_, Status, Step
+from archlab.llm.scheduler import ContinuousScheduler, SchedulerConfig, Sequence_, Status, Step
 from archlab.randomness import RandomSource, seeded
 
 
@@ -131,20 +131,7 @@ class Engine:
     def add_request(
         self, request_id: str, prompt: Sequence[int], params: SamplingParams, now: float = 0.0
     ) -> None:
-        if not prompt:
-            raise RequestError("the prompt is empty")
-        if len(prompt) + params.max_tokens > self.max_model_len:
-            raise RequestError(
-                f"prompt ({len(prompt)} tokens) plus max_tokens ({params.max_tokens}) exceeds "
-                f"the context of {self.max_model_len} tokens"
-            )
-        need = self.blocks.blocks_needed(len(prompt) + params.max_tokens)
-        need += (params.n - 1) * self.blocks.blocks_needed(params.max_tokens + 1)
-        if need > self.blocks.allocator.num_blocks:
-            raise RequestError(
-                f"n={params.n} samples of this length need {need} KV blocks; "
-                f"the pool has {self.blocks.allocator.num_blocks}"
-            )
+        self.check_request(prompt, params)
         if request_id in self._requests:
             raise RequestError(f"request id {request_id!r} is already in use")
         request = _Request(request_id, params)
@@ -153,6 +140,28 @@ class Engine:
         self._requests[request_id] = request
         self._owner[seq.seq_id] = (request, 0)
         self.scheduler.add(seq)
+
+    def check_request(self, prompt: Sequence[int], params: SamplingParams) -> None:
+        """Refuse what the engine could never serve, before it is queued."""
+        if params.n < 1 or params.max_tokens < 1:
+            raise RequestError("n and max_tokens must be at least 1")
+        if not prompt:
+            raise RequestError("the prompt is empty")
+        if len(prompt) + params.max_tokens > self.max_model_len:
+            raise RequestError(
+                f"prompt ({len(prompt)} tokens) plus max_tokens ({params.max_tokens}) exceeds "
+                f"the context of {self.max_model_len} tokens"
+            )
+        budget = self.scheduler.config.max_batched_tokens
+        if not self.scheduler.config.chunked_prefill and len(prompt) > budget:
+            raise RequestError(f"prompt ({len(prompt)} tokens) exceeds the batch of {budget}")
+        need = self.blocks.blocks_needed(len(prompt) + params.max_tokens)
+        need += (params.n - 1) * self.blocks.blocks_needed(params.max_tokens + 1)
+        if need > self.blocks.allocator.num_blocks:
+            raise RequestError(
+                f"n={params.n} samples of this length need {need} KV blocks; "
+                f"the pool has {self.blocks.allocator.num_blocks}"
+            )
 
     def _new_id(self) -> int:
         self._next_seq += 1
@@ -170,6 +179,22 @@ class Engine:
             self._owner.pop(seq.seq_id, None)
             if seq.status is not Status.FINISHED:
                 self.scheduler.finish(seq, now)
+
+    def is_active(self, request_id: str) -> bool:
+        return request_id in self._requests
+
+    def stop(self, request_id: str, index: int, now: float = 0.0) -> None:
+        """End one sample of a request early (a stop string matched in its text)."""
+        request = self._requests.get(request_id)
+        if request is None or index >= len(request.seqs):
+            return
+        seq = request.seqs[index]
+        if seq.status is not Status.FINISHED:
+            self.scheduler.finish(seq, now)
+        complete = len(request.seqs) == request.params.n
+        if complete and all(s.status is Status.FINISHED for s in request.seqs):
+            self._requests.pop(request_id, None)
+            self._retired.extend(s.seq_id for s in request.seqs)
 
     def step(self, now: float = 0.0) -> list[TokenEvent]:
         for seq_id in self._retired:
@@ -246,3 +271,22 @@ class Engine:
                 self.scheduler.finish(child, now)
             events.append(self._event(child.seq_id, token, now))
         return events
+
+
+def smollm_engine(
+    model: SmolLM,
+    eos_id: int | None,
+    num_blocks: int = 512,
+    block_size: int = 16,
+    max_seqs: int = 16,
+    max_batched_tokens: int = 512,
+    max_model_len: int = 2048,
+    rng: RandomSource | None = None,
+) -> Engine:
+    """The engine the server and the CLI run: chunked prefill, swap preemption."""
+    blocks = BlockManager(num_blocks, block_size, num_host_blocks=num_blocks)
+    config = SchedulerConfig(
+        max_batched_tokens=max_batched_tokens, max_seqs=max_seqs, chunked_prefill=True
+    )
+    runner = SmolLMRunner(model, num_blocks, block_size)
+    return Engine(runner, ContinuousScheduler(blocks, config), eos_id, max_model_len, rng)
