@@ -208,7 +208,7 @@ def speculative_generate(
         stats.target_forwards += 1
         ps = [distribution(row, temperature, top_p) for row in rows]
         new, kept = verify(drafts, qs, ps, rng)
-        stats.proposed += len(drafts)
+        stats.proposed += kept + (kept < len(drafts))  # drafts actually checked
         stats.accepted += kept
         stats.per_round.append(len(new))
         tokens.extend(new)

@@ -3,6 +3,6 @@
 * :mod:`.kv_waste`: ``llm.kv_waste``, reserved KV memory holding tokens, contiguous vs paged;
 """
 
-from archlab.llm.experiments import batching, kv_waste
+from archlab.llm.experiments import batching, kv_waste, prefix, speculation
 
-__all__ = ["batching", "kv_waste"]
+__all__ = ["batching", "kv_waste", "prefix", "speculation"]

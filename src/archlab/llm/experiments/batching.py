@@ -70,8 +70,13 @@ class BatchingMeasurement:
 
 
 def simulate(
-    kind: str, arrivals: list[float], lengths: list[tuple[int, int]], max_seqs: int,
-    fixed: float, per_token: float, num_blocks: int,
+    kind: str,
+    arrivals: list[float],
+    lengths: list[tuple[int, int]],
+    max_seqs: int,
+    fixed: float,
+    per_token: float,
+    num_blocks: int,
 ) -> BatchingRun:
     blocks = BlockManager(num_blocks, 16, num_host_blocks=num_blocks)
     config = SchedulerConfig(max_batched_tokens=4096, max_seqs=max_seqs)
@@ -133,11 +138,15 @@ def measure_costs() -> tuple[float, float]:
 
 def judge_continuous_batching(m: BatchingMeasurement) -> Judgement:
     speed = Evidence(
-        "throughput, continuous / static", round(m.throughput_ratio, 3), "x",
+        "throughput, continuous / static",
+        round(m.throughput_ratio, 3),
+        "x",
         at_least=THROUGHPUT_GAIN,
     )
     wait = Evidence(
-        "median latency, static / continuous", round(m.latency_ratio, 3), "x",
+        "median latency, static / continuous",
+        round(m.latency_ratio, 3),
+        "x",
         at_least=LATENCY_GAIN,
     )
     text = (
@@ -150,8 +159,12 @@ def judge_continuous_batching(m: BatchingMeasurement) -> Judgement:
     if m.throughput_ratio < NO_GAIN.value and m.latency_ratio < NO_GAIN.value:
         return refuted(
             text + ": no gain beyond noise",
-            Evidence("throughput, continuous / static", round(m.throughput_ratio, 3), "x",
-                     at_most=NO_GAIN),
+            Evidence(
+                "throughput, continuous / static",
+                round(m.throughput_ratio, 3),
+                "x",
+                at_most=NO_GAIN,
+            ),
             wait,
         )
     return nuanced(text, speed, wait)
@@ -198,17 +211,32 @@ def continuous_batching(ctx: Context) -> Outcome[BatchingMeasurement]:
             )
             task.advance()
     measured = BatchingMeasurement(
-        runs["static"], runs["continuous"], float(p["rate"]),
-        round(fixed * 1000, 2), round(per_token * 1000, 3),
+        runs["static"],
+        runs["continuous"],
+        float(p["rate"]),
+        round(fixed * 1000, 2),
+        round(per_token * 1000, 3),
     )
     table = Table(
         "Poisson arrivals, Alpaca-like lengths",
-        [Column("batching"), Column("throughput", "tokens/s"), Column("p50 latency", "s"),
-         Column("p99 latency", "s"), Column("mean tokens per pass"), Column("passes")],
+        [
+            Column("batching"),
+            Column("throughput", "tokens/s"),
+            Column("p50 latency", "s"),
+            Column("p99 latency", "s"),
+            Column("mean tokens per pass"),
+            Column("passes"),
+        ],
     )
     for kind, run in runs.items():
-        table.add(kind, run.throughput_tok_s, run.latency_p50_s, run.latency_p99_s,
-                  run.mean_batch_tokens, run.iterations)
+        table.add(
+            kind,
+            run.throughput_tok_s,
+            run.latency_p50_s,
+            run.latency_p99_s,
+            run.mean_batch_tokens,
+            run.iterations,
+        )
     figure = Figure(
         "Request latency",
         y_label="seconds",

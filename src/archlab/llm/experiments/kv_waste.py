@@ -185,9 +185,12 @@ def kv_waste(ctx: Context) -> Outcome[KVWasteMeasurement]:
             result = measure_trace(pairs, max_len, block, budget)
             results[trace.name] = result
             table.add(
-                trace.name, result.mean_prompt, result.mean_output,
+                trace.name,
+                result.mean_prompt,
+                result.mean_output,
                 *(100 * getattr(result, f"waste_{s}") for s in SCHEMES),
-                result.concurrency_max, result.concurrency_paged,
+                result.concurrency_max,
+                result.concurrency_paged,
             )
             task.advance()
     measured = KVWasteMeasurement(results["sharegpt"], results["alpaca"], block, max_len)
@@ -195,8 +198,9 @@ def kv_waste(ctx: Context) -> Outcome[KVWasteMeasurement]:
         "KV slots reserved but not holding a token",
         y_label="waste (%)",
         series=[
-            Series(name, list(SCHEMES), [100 * getattr(r, f"waste_{s}") for s in SCHEMES],
-                   style="bar")
+            Series(
+                name, list(SCHEMES), [100 * getattr(r, f"waste_{s}") for s in SCHEMES], style="bar"
+            )
             for name, r in results.items()
         ],
     )
