@@ -1,6 +1,6 @@
 """Chapter 8.2: request lengths and arrivals for the experiments.
 
-The vLLM paper (docs/references.md §8) gives the mean prompt and output lengths of its two
+The vLLM paper (docs/references.md §8.2) gives the mean prompt and output lengths of its two
 traces: ShareGPT 161 / 338 tokens, Alpaca 19 / 58. The shape is not published here, so lengths
 are drawn log-normal (σ = 1 in log space: long-tailed, like chat transcripts), with the location
 set so the mean matches, then clipped to at least one token and so that prompt + output fits

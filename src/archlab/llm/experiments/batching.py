@@ -37,7 +37,7 @@ from archlab.llm.scheduler import ContinuousScheduler, SchedulerConfig, StaticSc
 from archlab.llm.workloads import ALPACA, draw_lengths, poisson_arrivals
 
 #: Iteration-level scheduling is the point of Orca (up to 36.9x throughput at equal latency,
-#: docs/references.md §8); asking 1.2x keeps well clear of the seed-to-seed spread (~5%).
+#: docs/references.md §8.2); asking 1.2x keeps well clear of the seed-to-seed spread (~5%).
 THROUGHPUT_GAIN = Threshold(1.2, "x", "Orca: up to 36.9x; 1.2x is above the ~5% seed spread")
 LATENCY_GAIN = Threshold(1.2, "x", "the same margin for median latency")
 NO_GAIN = Threshold(1.05, "x", "within the seed-to-seed spread")
@@ -192,7 +192,7 @@ def judge_continuous_batching(m: BatchingMeasurement) -> Judgement:
     },
     references=[
         "Orca (Yu et al., OSDI 2022): iteration-level scheduling, up to 36.9x throughput at the "
-        "same latency (docs/references.md §8).",
+        "same latency (docs/references.md §8.2).",
     ],
 )
 def continuous_batching(ctx: Context) -> Outcome[BatchingMeasurement]:

@@ -42,7 +42,7 @@ SCHEMES = ("max", "pow2", "oracle", "paged")
 #: The codex: contiguous allocation wastes "~60%"; the vLLM paper measured 20.4–38.2% of the
 #: reservation used (61.8–79.6% waste) in earlier systems.
 CONTIGUOUS_WASTE = Threshold(
-    0.60, "share", "codex 8.2 (~60%); vLLM paper: 20.4–38.2% used (docs/references.md §8)"
+    0.60, "share", "codex 8.2 (~60%); vLLM paper: 20.4–38.2% used (docs/references.md §8.2)"
 )
 #: The codex and the vLLM paper: paging wastes under 4%.
 PAGED_WASTE = Threshold(0.04, "share", "codex 8.2 and vLLM paper: under 4% waste")
@@ -160,7 +160,7 @@ def judge_kv_waste(m: KVWasteMeasurement) -> Judgement:
     references=[
         "vLLM (Kwon et al., SOSP 2023): 20.4–38.2% of reserved KV memory held token states in "
         "earlier systems; vLLM wastes under 4%; ShareGPT and Alpaca mean lengths "
-        "(docs/references.md §8).",
+        "(docs/references.md §8.2).",
     ],
 )
 def kv_waste(ctx: Context) -> Outcome[KVWasteMeasurement]:

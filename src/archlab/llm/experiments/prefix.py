@@ -31,7 +31,9 @@ from archlab.llm.blocks import BlockManager
 from archlab.llm.workloads import ALPACA, draw_lengths
 
 #: vLLM paper: copy-on-write saves 6.1–9.8% of KV memory in parallel sampling (Alpaca).
-PARALLEL_SAVING = Threshold(0.06, "share", "vLLM paper: 6–10% in parallel sampling (§8)")
+PARALLEL_SAVING = Threshold(
+    0.06, "share", "vLLM paper: 6–10% in parallel sampling (docs/references.md §8.2)"
+)
 #: The prefix cache should realise nearly all of the ideal saving (full blocks held once).
 PREFIX_REALISED = Threshold(0.9, "share", "ideal: every full system-prompt block held once")
 NO_SAVING = Threshold(0.01, "share", "under 1% is no saving")
@@ -138,7 +140,7 @@ def judge_prefix_sharing(m: PrefixMeasurement) -> Judgement:
     },
     references=[
         "vLLM (Kwon et al., SOSP 2023): copy-on-write saves 6–10% of KV memory in parallel "
-        "sampling and 38–55% in beam search (docs/references.md §8).",
+        "sampling and 38–55% in beam search (docs/references.md §8.2).",
     ],
 )
 def prefix_sharing(ctx: Context) -> Outcome[PrefixMeasurement]:

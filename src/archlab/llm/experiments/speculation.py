@@ -177,7 +177,7 @@ def judge_speculative(m: SpeculativeMeasurement) -> Judgement:
     },
     references=[
         "Leviathan et al. 2023; Chen et al. 2023: the rejection rule, its exactness, and the "
-        "expected tokens per target pass (docs/references.md §8).",
+        "expected tokens per target pass (docs/references.md §8.2).",
     ],
 )
 def speculative(ctx: Context) -> Outcome[SpeculativeMeasurement]:
