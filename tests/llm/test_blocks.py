@@ -116,3 +116,20 @@ def test_random_operations_keep_counts_exact(ops: list[tuple[str, int, int]]) ->
         manager.free(seq)
     assert manager.allocator.num_free == 12
     manager.check()
+
+
+def test_the_invariant_check_catches_a_leak_and_a_miscount() -> None:
+    manager = BlockManager(6, block_size=4)
+    manager.allocate(1, list(range(6)))
+    manager.allocator.refcount[manager.tables[1][0]] += 1  # a reference nobody holds
+    with pytest.raises(AssertionError, match="count"):
+        manager.check()
+    leaky = BlockManager(6, block_size=4)
+    leaky.allocate(1, list(range(6)))
+    del leaky.tables[1]  # a table dropped without freeing its blocks
+    with pytest.raises(AssertionError, match="count"):
+        leaky.check()
+    doubled = BlockAllocator(3)
+    doubled._free.append(0)  # the same block twice on the free list
+    with pytest.raises(AssertionError, match="twice"):
+        doubled.check()
