@@ -70,6 +70,12 @@ def test_continuous_batching_judge(
     assert cited(judge_continuous_batching(m)).verdict == verdict
 
 
+@pytest.mark.parametrize(("real", "verdict"), [(1.8, "holds"), (0.97, "nuanced")])
+def test_continuous_batching_judge_weighs_the_real_model(real: float, verdict: str) -> None:
+    m = BatchingMeasurement(run(117.0, 34.5), run(200.0, 2.1), 4.0, 30.0, 1.5, True, real)
+    assert cited(judge_continuous_batching(m)).verdict == verdict
+
+
 CLOSE = PairRun(0.95, 0.951, 4.52, 4.52, 0.49)
 FAR = PairRun(0.6, 0.592, 2.27, 2.27, 8.86)
 

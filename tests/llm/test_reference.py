@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archlab.llm.gguf_weights import dequantize_q4_1, dequantize_q8_0, find_model_file
+from archlab.llm.gguf_weights import (
+    dequantize_q4_1,
+    dequantize_q8_0,
+    find_model_file,
+    open_reader,
+)
 from archlab.llm.model import SequenceChunk
 
 PROMPTS = ["The capital of France is", "def fibonacci(n):"]
@@ -29,10 +34,9 @@ def reference():  # type: ignore[no-untyped-def]
 
 
 def test_dequantization_matches_gguf_package() -> None:
-    import gguf
     from gguf.quants import dequantize
 
-    reader = gguf.GGUFReader(find_model_file())
+    reader = open_reader(find_model_file())
     seen = set()
     for tensor in reader.tensors:
         kind = tensor.tensor_type.name

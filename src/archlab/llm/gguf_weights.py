@@ -145,12 +145,14 @@ def _tensor(tensor: Any) -> Array:
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """Every metadata key of the file except the (large) token tables."""
-    reader = _reader(path)
+    reader = open_reader(path)
     skip = {"tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type"}
     return {key: _field(reader, key) for key in reader.fields if key not in skip}
 
 
-def _reader(path: Path) -> Any:
+@lru_cache(maxsize=2)
+def open_reader(path: Path) -> Any:
+    """The parsed file (metadata, tensor views over a memory map), once per process."""
     import gguf
 
     try:
@@ -181,7 +183,7 @@ def config_from(reader: Any) -> ModelConfig:
 def load_weights(path: Path | None = None) -> ModelWeights:
     """Parse and dequantize the whole model once per process (about 540 MB of float32)."""
     path = path or find_model_file()
-    reader = _reader(path)
+    reader = open_reader(path)
     config = config_from(reader)
     tensors = {t.name: t for t in reader.tensors}
 

@@ -58,11 +58,16 @@ class RotaryEmbedding:
     def __init__(self, head_dim: int, base: float) -> None:
         self.inv_freq = 1.0 / base ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
 
-    def apply(self, x: Array, positions: npt.NDArray[np.int64]) -> Array:
-        """``x``: (tokens, heads, head_dim)."""
+    def tables(self, positions: npt.NDArray[np.int64]) -> tuple[Array, Array]:
+        """cos and sin of every position's angles, shaped to broadcast over heads."""
         angles = positions[:, None].astype(np.float64) * self.inv_freq[None, :]
-        cos = np.cos(angles).astype(np.float32)[:, None, :]
-        sin = np.sin(angles).astype(np.float32)[:, None, :]
+        return (
+            np.cos(angles).astype(np.float32)[:, None, :],
+            np.sin(angles).astype(np.float32)[:, None, :],
+        )
+
+    def rotate(self, x: Array, cos: Array, sin: Array) -> Array:
+        """``x``: (tokens, heads, head_dim)."""
         even, odd = x[..., 0::2], x[..., 1::2]
         out = np.empty_like(x)
         out[..., 0::2] = even * cos - odd * sin
@@ -88,6 +93,7 @@ class SmolLM:
             for lw in self.weights.layers[: self.n_layers]
         ]
         self._wo = [np.ascontiguousarray(lw.wo.T) for lw in self.weights.layers[: self.n_layers]]
+        self._head = np.ascontiguousarray(self.weights.embedding.T)
         self._down = [
             np.ascontiguousarray(lw.w_down.T) for lw in self.weights.layers[: self.n_layers]
         ]
@@ -107,44 +113,102 @@ class SmolLM:
             [slots_for(ch.block_table, ch.start, len(ch.tokens), cache.block_size) for ch in batch]
         )
         bounds = np.cumsum([0, *(len(ch.tokens) for ch in batch)])
+        cos, sin = self.rope.tables(positions)
+        decodes = [i for i, ch in enumerate(batch) if len(ch.tokens) == 1]
+        prefills = [i for i, ch in enumerate(batch) if len(ch.tokens) > 1]
+        decode_rows = bounds[decodes]
+        decode_slots, decode_pad = self._decode_slots([batch[i] for i in decodes], cache)
+        prefill_slots = [
+            slots_for(
+                batch[i].block_table, 0, batch[i].start + len(batch[i].tokens), cache.block_size
+            )
+            for i in prefills
+        ]
         x = self.weights.embedding[tokens]
         hd, nq, nkv = c.head_dim, c.n_heads, c.n_kv_heads
         for layer in range(self.n_layers):
             lw = self.weights.layers[layer]
             h = rms_norm(x, lw.attn_norm, c.norm_eps)
             qkv = h @ self._qkv[layer]
-            q = self.rope.apply(qkv[:, : nq * hd].reshape(-1, nq, hd), positions)
-            k = self.rope.apply(qkv[:, nq * hd : (nq + nkv) * hd].reshape(-1, nkv, hd), positions)
+            q = self.rope.rotate(qkv[:, : nq * hd].reshape(-1, nq, hd), cos, sin)
+            k = self.rope.rotate(qkv[:, nq * hd : (nq + nkv) * hd].reshape(-1, nkv, hd), cos, sin)
             v = qkv[:, (nq + nkv) * hd :].reshape(-1, nkv, hd)
             cache.write(layer, slots, k, v)
             attended = np.empty((len(tokens), nq * hd), dtype=np.float32)
-            for index, chunk in enumerate(batch):
+            if decodes:
+                attended[decode_rows] = self._attend_decodes(
+                    q[decode_rows], decode_slots, decode_pad, layer, cache
+                )
+            for index, chunk_slots in zip(prefills, prefill_slots, strict=True):
                 lo, hi = bounds[index], bounds[index + 1]
-                attended[lo:hi] = self._attend(q[lo:hi], chunk, layer, cache)
+                attended[lo:hi] = self._attend(
+                    q[lo:hi], batch[index].start, chunk_slots, layer, cache
+                )
             x = x + attended @ self._wo[layer]
             h = rms_norm(x, lw.ffn_norm, c.norm_eps)
             gate_up = h @ self._gate_up[layer]
             x = x + (silu(gate_up[:, : c.d_ffn]) * gate_up[:, c.d_ffn :]) @ self._down[layer]
-        out: list[Array] = []
-        for index, chunk in enumerate(batch):
-            lo, hi = bounds[index], bounds[index + 1]
-            rows = x[lo:hi] if chunk.all_logits else x[hi - 1 : hi]
-            normed = rms_norm(rows, self.weights.final_norm, c.norm_eps)
-            out.append(normed @ self.weights.embedding.T)
-        return out
+        # The output head (the largest matrix) once for every row any chunk wants.
+        wanted = [
+            np.arange(bounds[i], bounds[i + 1]) if ch.all_logits else np.array([bounds[i + 1] - 1])
+            for i, ch in enumerate(batch)
+        ]
+        rows = np.concatenate(wanted)
+        logits = rms_norm(x[rows], self.weights.final_norm, c.norm_eps) @ self._head
+        splits = np.cumsum([len(w) for w in wanted])[:-1]
+        return list(np.split(logits, splits))
 
-    def _attend(self, q: Array, chunk: SequenceChunk, layer: int, cache: PagedKVCache) -> Array:
+    def _decode_slots(
+        self, chunks: Sequence[SequenceChunk], cache: PagedKVCache
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Every decoding sequence's slots, padded to the longest, and the padding mask."""
+        if not chunks:
+            return np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=bool)
+        lengths = [ch.start + 1 for ch in chunks]
+        longest = max(lengths)
+        table = np.zeros((len(chunks), longest), dtype=np.int64)
+        pad = np.ones((len(chunks), longest), dtype=bool)
+        for row, (chunk, length) in enumerate(zip(chunks, lengths, strict=True)):
+            table[row, :length] = slots_for(chunk.block_table, 0, length, cache.block_size)
+            pad[row, :length] = False
+        return table, pad
+
+    def _attend_decodes(
+        self,
+        q: Array,
+        slots: npt.NDArray[np.int64],
+        pad: npt.NDArray[np.bool_],
+        layer: int,
+        cache: PagedKVCache,
+    ) -> Array:
+        """One new query per sequence, all sequences in one batched product (padded)."""
+        c = self.config
+        group = c.n_heads // c.n_kv_heads
+        keys = cache.keys[layer][slots]  # (seqs, length, kv, hd)
+        values = cache.values[layer][slots]
+        qg = q.reshape(-1, c.n_kv_heads, group, c.head_dim)
+        scores = qg @ keys.transpose(0, 2, 3, 1) / np.float32(np.sqrt(c.head_dim))
+        scores = np.where(pad[:, None, None, :], np.float32(-np.inf), scores)
+        scores = scores - scores.max(axis=-1, keepdims=True)
+        weights = np.exp(scores)
+        weights /= weights.sum(axis=-1, keepdims=True)
+        context = weights @ values.transpose(0, 2, 1, 3)  # (seqs, kv, group, hd)
+        merged: Array = context.reshape(-1, c.n_heads * c.head_dim)
+        return merged
+
+    def _attend(
+        self, q: Array, start: int, slots: npt.NDArray[np.int64], layer: int, cache: PagedKVCache
+    ) -> Array:
         """Causal grouped-query attention of one sequence's new queries over its cached K, V."""
         c = self.config
-        n_new, length = q.shape[0], chunk.start + q.shape[0]
-        keys, values = cache.gather(layer, chunk.block_table, length)
+        n_new, length = q.shape[0], start + q.shape[0]
+        keys, values = cache.keys[layer][slots], cache.values[layer][slots]
         group = c.n_heads // c.n_kv_heads
         qg = q.reshape(n_new, c.n_kv_heads, group, c.head_dim).transpose(1, 2, 0, 3)
         scores = qg @ keys.transpose(1, 2, 0)[:, None] / np.float32(np.sqrt(c.head_dim))
-        if n_new > 1:
-            query_pos = np.arange(chunk.start, length)[:, None]
-            mask = np.arange(length)[None, :] > query_pos
-            scores = np.where(mask, np.float32(-np.inf), scores)
+        query_pos = np.arange(start, length)[:, None]
+        mask = np.arange(length)[None, :] > query_pos
+        scores = np.where(mask, np.float32(-np.inf), scores)
         scores = scores - scores.max(axis=-1, keepdims=True)
         weights = np.exp(scores)
         weights /= weights.sum(axis=-1, keepdims=True)

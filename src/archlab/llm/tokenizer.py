@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archlab.errors import InputFormatError
-from archlab.llm.gguf_weights import find_model_file
+from archlab.llm.gguf_weights import find_model_file, open_reader
 
 CONTROL_TOKEN = 3
 
@@ -68,11 +68,10 @@ def _field(reader: Any, key: str) -> Any:
 
 @lru_cache(maxsize=2)
 def load_tokenizer(path: Path | None = None) -> Tokenizer:
-    import gguf
     from tokenizers import AddedToken, Regex, Tokenizer as Backend, decoders, models, pre_tokenizers
 
     path = path or find_model_file()
-    reader = gguf.GGUFReader(path)
+    reader = open_reader(path)
     if _field(reader, "tokenizer.ggml.model") != "gpt2":
         raise InputFormatError(path, "only byte-level BPE (gpt2) tokenizers are supported")
     tokens: list[str] = _field(reader, "tokenizer.ggml.tokens")
