@@ -7,7 +7,8 @@ new tokens per request (end of sequence ignored on both sides). Two loads:
 * batch 1: one request at a time;
 * 16 concurrent: archlab's engine takes all 16 requests at once (continuous batching over the
   paged cache); transformers runs them as one left-padded batch through ``generate`` (static
-  batching, its own way of serving several prompts at once).
+  batching, its own way of serving several prompts at once), and, as a server without batching
+  would, one ``generate`` call per request.
 
 Rounds alternate between the two systems; ratios are medians of paired rounds with their spread.
 """
@@ -61,6 +62,26 @@ def _ours(model: Any, tokenizer: Any, prompts: list[str], tokens: int) -> float:
     return produced / (time.perf_counter() - started)
 
 
+def _theirs_one_at_a_time(
+    torch: Any, model: Any, tokenizer: Any, prompts: list[str], tokens: int
+) -> float:
+    """A server without batching: ``generate`` per request, in arrival order."""
+    started = time.perf_counter()
+    produced = 0
+    with torch.no_grad():
+        for prompt in prompts:
+            batch = tokenizer([prompt], return_tensors="pt")
+            out = model.generate(
+                **batch,
+                max_new_tokens=tokens,
+                min_new_tokens=tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+            produced += out.shape[1] - batch["input_ids"].shape[1]
+    return float(produced / (time.perf_counter() - started))
+
+
 def _theirs(torch: Any, model: Any, tokenizer: Any, prompts: list[str], tokens: int) -> float:
     batch = tokenizer(prompts, return_tensors="pt", padding=True)
     started = time.perf_counter()
@@ -103,7 +124,8 @@ def bench_llm(ctx: BenchContext) -> BenchReport:
         notes=[
             f"{tokens} new tokens per request, {THREADS} CPU thread(s) each, {rounds} "
             "alternating rounds, medians. Goals: ≥ 1x at batch 1, ≥ 3x under 16 concurrent "
-            "requests (transformers batches them with left padding)."
+            "requests, whether transformers batches them (left padding) or runs them one at a "
+            "time."
         ],
     )
     model, tokenizer = SmolLM(), load_tokenizer()
