@@ -148,15 +148,17 @@ def bench_llm(ctx: BenchContext) -> BenchReport:
     else:
         report.missing_peers.append("transformers")
     with threadpool_limits(limits=THREADS, user_api="blas"):
-        for label, prompts, goal in (
-            ("batch 1", PROMPTS[:1], 1.0),
-            ("16 concurrent", PROMPTS, 3.0),
-        ):
+        loads = (
+            ("batch 1", PROMPTS[:1], 1.0, _theirs),
+            ("16 concurrent, transformers batched", PROMPTS, 3.0, _theirs),
+            ("16 concurrent, transformers one at a time", PROMPTS, 3.0, _theirs_one_at_a_time),
+        )
+        for label, prompts, goal, peer_fn in loads:
             systems = {"archlab": functools.partial(_ours, model, tokenizer, prompts, tokens)}
             if peer is not None:
                 torch_mod, hf_model, hf_tok = peer
                 systems["transformers"] = functools.partial(
-                    _theirs, torch_mod, hf_model, hf_tok, prompts, tokens
+                    peer_fn, torch_mod, hf_model, hf_tok, prompts, tokens
                 )
             samples = interleaved(systems, rounds, ctx.progress, description=label)
             ours = median(samples["archlab"])
