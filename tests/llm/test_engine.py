@@ -93,17 +93,27 @@ def greedy_alone(smollm, prompt: list[int], n: int) -> list[int]:  # type: ignor
     return out
 
 
-def test_smollm_batched_with_swapping_and_forks_matches_alone(smollm, tokenizer) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("preemption", "budget", "chunked"),
+    [("swap", 64, False), ("recompute", 64, False), ("swap", 6, True)],
+)
+def test_smollm_batched_preempted_and_forked_matches_alone(  # type: ignore[no-untyped-def]
+    smollm, tokenizer, preemption: str, budget: int, chunked: bool
+) -> None:
     prompts = ["The capital of France is", "1, 2, 3, 4,", "Water boils at", "Hello"]
     ids = [tokenizer.encode(p) for p in prompts]
     new = 4
     blocks = BlockManager(9, block_size=4, num_host_blocks=16)
-    scheduler = ContinuousScheduler(blocks, SchedulerConfig(max_batched_tokens=64, max_seqs=4))
+    config = SchedulerConfig(
+        max_batched_tokens=budget, max_seqs=4, chunked_prefill=chunked, preemption=preemption
+    )
+    scheduler = ContinuousScheduler(blocks, config)
     engine = Engine(SmolLMRunner(smollm, 9, block_size=4), scheduler, max_model_len=64)
     for index, prompt in enumerate(ids):
         engine.add_request(str(index), prompt, SamplingParams(max_tokens=new, n=1 + (index == 3)))
     out = run_all(engine)
-    assert scheduler.preemptions > 0  # nine blocks of four tokens cannot hold all five
+    if not chunked:  # nine blocks of four tokens cannot hold all five at once
+        assert scheduler.preemptions > 0
     for index, prompt in enumerate(ids):
         alone = greedy_alone(smollm, prompt, new)
         assert out[(str(index), 0)] == alone, prompts[index]
