@@ -25,7 +25,7 @@ from archlab.llm.blocks import BlockManager, Movements
 from archlab.llm.kv_cache import Array, PagedKVCache
 from archlab.llm.model import SequenceChunk, SmolLM
 from archlab.llm.sampling import SamplingParams, sample
-from archlab.llm.scheduler import ContinuousScheduler, SchedulerConfig, Sequence_, Status, Step
+from archlab.llm.scheduler import ContinuousScheduler, SchedulerConfig, SequenceState, Status, Step
 from archlab.randomness import RandomSource, seeded
 
 
@@ -101,7 +101,7 @@ class TokenEvent:
 class _Request:
     request_id: str
     params: SamplingParams
-    seqs: list[Sequence_] = field(default_factory=list)
+    seqs: list[SequenceState] = field(default_factory=list)
 
 
 class Engine:
@@ -135,7 +135,7 @@ class Engine:
         if request_id in self._requests:
             raise RequestError(f"request id {request_id!r} is already in use")
         request = _Request(request_id, params)
-        seq = Sequence_(self._new_id(), list(prompt), params.max_tokens, arrival=now)
+        seq = SequenceState(self._new_id(), list(prompt), params.max_tokens, arrival=now)
         request.seqs.append(seq)
         self._requests[request_id] = request
         self._owner[seq.seq_id] = (request, 0)
@@ -211,7 +211,7 @@ class Engine:
         ]
         logits = self.runner.run(chunks)
         sampled: dict[int, int] = {}
-        forks: list[tuple[Sequence_, Array]] = []
+        forks: list[tuple[SequenceState, Array]] = []
         for item, rows in zip(step.scheduled, logits, strict=True):
             if not item.samples:
                 continue
@@ -243,13 +243,13 @@ class Engine:
         return TokenEvent(request.request_id, index, token, reason)
 
     def _fork(
-        self, parent: Sequence_, row: npt.NDArray[np.float32], now: float
+        self, parent: SequenceState, row: npt.NDArray[np.float32], now: float
     ) -> list[TokenEvent]:
         """The other n − 1 samples share the parent's prompt blocks, copy-on-write."""
         request, _ = self._owner[parent.seq_id]
         events = []
         while len(request.seqs) < request.params.n:
-            child = Sequence_(
+            child = SequenceState(
                 self._new_id(), list(parent.prompt), parent.max_tokens, parent.arrival
             )
             child.computed = len(parent.prompt)

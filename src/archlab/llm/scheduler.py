@@ -35,7 +35,7 @@ class Status(Enum):
 
 
 @dataclass
-class Sequence_:
+class SequenceState:
     """One generated sequence: its prompt, its output so far, and how much is cached."""
 
     seq_id: int
@@ -66,7 +66,7 @@ class Sequence_:
 class Scheduled:
     """``count`` tokens of ``seq`` starting at position ``start`` go into this iteration."""
 
-    seq: Sequence_
+    seq: SequenceState
     start: int
     count: int
 
@@ -105,12 +105,12 @@ class ContinuousScheduler:
     def __init__(self, blocks: BlockManager, config: SchedulerConfig | None = None) -> None:
         self.blocks = blocks
         self.config = config or SchedulerConfig()
-        self.waiting: deque[Sequence_] = deque()
-        self.running: list[Sequence_] = []
-        self.swapped: deque[Sequence_] = deque()
+        self.waiting: deque[SequenceState] = deque()
+        self.running: list[SequenceState] = []
+        self.swapped: deque[SequenceState] = deque()
         self.preemptions = 0
 
-    def add(self, seq: Sequence_) -> None:
+    def add(self, seq: SequenceState) -> None:
         self.waiting.append(seq)
 
     @property
@@ -141,7 +141,7 @@ class ContinuousScheduler:
             self._admit(scheduled, budget)
         return Step(scheduled, self.blocks.take_movements(), preempted)
 
-    def _chunk(self, seq: Sequence_, budget: int) -> int:
+    def _chunk(self, seq: SequenceState, budget: int) -> int:
         remaining = seq.length - seq.computed
         return min(remaining, budget) if self.config.chunked_prefill else remaining
 
@@ -180,7 +180,7 @@ class ContinuousScheduler:
             scheduled.append(Scheduled(seq, seq.computed, count))
             budget -= count
 
-    def _preempt(self, seq: Sequence_) -> int:
+    def _preempt(self, seq: SequenceState) -> int:
         seq.preemptions += 1
         self.preemptions += 1
         if self.config.preemption == "swap" and self.blocks.can_swap_out(seq.seq_id):
@@ -194,9 +194,11 @@ class ContinuousScheduler:
             self.waiting.appendleft(seq)
         return seq.seq_id
 
-    def complete(self, step: Step, sampled: dict[int, int], now: float = 0.0) -> list[Sequence_]:
+    def complete(
+        self, step: Step, sampled: dict[int, int], now: float = 0.0
+    ) -> list[SequenceState]:
         """Record an iteration's results (the token sampled per sequence); return finished ones."""
-        finished: list[Sequence_] = []
+        finished: list[SequenceState] = []
         for item in step.scheduled:
             seq = item.seq
             if seq.status is not Status.RUNNING:
@@ -212,7 +214,7 @@ class ContinuousScheduler:
                 finished.append(seq)
         return finished
 
-    def finish(self, seq: Sequence_, now: float = 0.0) -> None:
+    def finish(self, seq: SequenceState, now: float = 0.0) -> None:
         """End a sequence (its last token, a stop string, or a cancelled request)."""
         seq.status = Status.FINISHED
         seq.finished_at = now
@@ -251,8 +253,10 @@ class StaticScheduler(ContinuousScheduler):
             budget -= seq.length
         return Step(scheduled_new, self.blocks.take_movements())
 
-    def complete(self, step: Step, sampled: dict[int, int], now: float = 0.0) -> list[Sequence_]:
-        finished: list[Sequence_] = []
+    def complete(
+        self, step: Step, sampled: dict[int, int], now: float = 0.0
+    ) -> list[SequenceState]:
+        finished: list[SequenceState] = []
         for item in step.scheduled:
             seq = item.seq
             if seq.status is not Status.RUNNING:
