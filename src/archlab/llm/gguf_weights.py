@@ -18,6 +18,7 @@ interleaved form); :mod:`archlab.llm.model` applies RoPE in that form.
 from __future__ import annotations
 
 import importlib.metadata
+import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -157,7 +158,7 @@ def open_reader(path: Path) -> Any:
 
     try:
         return gguf.GGUFReader(path)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, IndexError, struct.error) as exc:
         raise InputFormatError(path, f"not a GGUF model file: {exc}") from exc
 
 
