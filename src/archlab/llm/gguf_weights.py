@@ -180,10 +180,13 @@ def config_from(reader: Any) -> ModelConfig:
     )
 
 
-@lru_cache(maxsize=2)
 def load_weights(path: Path | None = None) -> ModelWeights:
     """Parse and dequantize the whole model once per process (about 540 MB of float32)."""
-    path = path or find_model_file()
+    return _load_weights((path or find_model_file()).resolve())
+
+
+@lru_cache(maxsize=2)
+def _load_weights(path: Path) -> ModelWeights:
     reader = open_reader(path)
     config = config_from(reader)
     tensors = {t.name: t for t in reader.tensors}

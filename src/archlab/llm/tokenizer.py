@@ -66,11 +66,15 @@ def _field(reader: Any, key: str) -> Any:
     return None if field is None else field.contents()
 
 
-@lru_cache(maxsize=2)
 def load_tokenizer(path: Path | None = None) -> Tokenizer:
+    """The tokenizer embedded in the model file, built once per process."""
+    return _load_tokenizer((path or find_model_file()).resolve())
+
+
+@lru_cache(maxsize=2)
+def _load_tokenizer(path: Path) -> Tokenizer:
     from tokenizers import AddedToken, Regex, Tokenizer as Backend, decoders, models, pre_tokenizers
 
-    path = path or find_model_file()
     reader = open_reader(path)
     if _field(reader, "tokenizer.ggml.model") != "gpt2":
         raise InputFormatError(path, "only byte-level BPE (gpt2) tokenizers are supported")
