@@ -4,6 +4,7 @@ with SmolLM2 (batched, preempted output equals each prompt generated alone)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from archlab.llm.blocks import BlockManager
 from archlab.llm.engine import Engine, RequestError, SmolLMRunner, TokenCountingRunner
@@ -118,3 +119,50 @@ def test_smollm_batched_preempted_and_forked_matches_alone(  # type: ignore[no-u
         alone = greedy_alone(smollm, prompt, new)
         assert out[(str(index), 0)] == alone, prompts[index]
     assert out[("3", 1)] == out[("3", 0)]  # greedy samples of a fork agree
+
+
+WORKLOADS = st.lists(
+    st.tuples(st.integers(1, 30), st.integers(1, 12), st.integers(1, 3)), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    WORKLOADS,
+    st.integers(12, 40),
+    st.sampled_from(["swap", "recompute"]),
+    st.booleans(),
+    st.integers(0, 6),
+)
+def test_random_workloads_finish_exactly_and_free_everything(
+    workload: list[tuple[int, int, int]],
+    blocks: int,
+    preemption: str,
+    chunked: bool,
+    host_blocks: int,
+) -> None:
+    manager = BlockManager(blocks, block_size=4, num_host_blocks=host_blocks)
+    config = SchedulerConfig(
+        max_batched_tokens=40, max_seqs=6, chunked_prefill=chunked, preemption=preemption
+    )
+    engine = Engine(TokenCountingRunner(), ContinuousScheduler(manager, config), max_model_len=64)
+    expected = {}
+    for index, (prompt, output, n) in enumerate(workload):
+        params = SamplingParams(max_tokens=output, n=n)
+        try:
+            engine.add_request(str(index), [index + 1] * prompt, params)
+        except RequestError:
+            continue
+        for sample in range(n):
+            expected[(str(index), sample)] = output
+    steps = 0
+    produced: dict[tuple[str, int], int] = {}
+    while engine.has_work:
+        for event in engine.step():
+            key = (event.request_id, event.index)
+            produced[key] = produced.get(key, 0) + 1
+        manager.check()
+        steps += 1
+        assert steps < 5000, "the engine stopped making progress"
+    assert produced == expected
+    assert manager.allocator.num_free == blocks
