@@ -126,13 +126,14 @@ WORKLOADS = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     WORKLOADS,
     st.integers(12, 40),
     st.sampled_from(["swap", "recompute"]),
     st.booleans(),
     st.integers(0, 6),
+    st.booleans(),
 )
 def test_random_workloads_finish_exactly_and_free_everything(
     workload: list[tuple[int, int, int]],
@@ -140,12 +141,14 @@ def test_random_workloads_finish_exactly_and_free_everything(
     preemption: str,
     chunked: bool,
     host_blocks: int,
+    static: bool,
 ) -> None:
     manager = BlockManager(blocks, block_size=4, num_host_blocks=host_blocks)
     config = SchedulerConfig(
         max_batched_tokens=40, max_seqs=6, chunked_prefill=chunked, preemption=preemption
     )
-    engine = Engine(TokenCountingRunner(), ContinuousScheduler(manager, config), max_model_len=64)
+    kind = StaticScheduler if static else ContinuousScheduler
+    engine = Engine(TokenCountingRunner(), kind(manager, config), max_model_len=64)
     expected = {}
     for index, (prompt, output, n) in enumerate(workload):
         params = SamplingParams(max_tokens=output, n=n)

@@ -136,6 +136,7 @@ class Engine:
             raise RequestError(f"request id {request_id!r} is already in use")
         request = _Request(request_id, params)
         seq = SequenceState(self._new_id(), list(prompt), params.max_tokens, arrival=now)
+        seq.fork_blocks = (params.n - 1) * self._blocks_per_fork(len(prompt), params.max_tokens)
         request.seqs.append(seq)
         self._requests[request_id] = request
         self._owner[seq.seq_id] = (request, 0)
@@ -156,12 +157,17 @@ class Engine:
         if not self.scheduler.config.chunked_prefill and len(prompt) > budget:
             raise RequestError(f"prompt ({len(prompt)} tokens) exceeds the batch of {budget}")
         need = self.blocks.blocks_needed(len(prompt) + params.max_tokens)
-        need += (params.n - 1) * self.blocks.blocks_needed(params.max_tokens + 1)
+        need += (params.n - 1) * self._blocks_per_fork(len(prompt), params.max_tokens)
         if need > self.blocks.allocator.num_blocks:
             raise RequestError(
                 f"n={params.n} samples of this length need {need} KV blocks; "
                 f"the pool has {self.blocks.allocator.num_blocks}"
             )
+
+    def _blocks_per_fork(self, prompt: int, max_tokens: int) -> int:
+        """Private blocks a fork ends up with: every block its own tokens are written into."""
+        size = self.blocks.block_size
+        return (prompt + max_tokens - 1) // size - prompt // size + 1
 
     def _new_id(self) -> int:
         self._next_seq += 1

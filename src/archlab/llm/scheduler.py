@@ -46,6 +46,7 @@ class SequenceState:
     computed: int = 0  # leading tokens whose K/V are in the cache
     status: Status = Status.WAITING
     preemptions: int = 0
+    fork_blocks: int = 0  # blocks its parallel samples (forks) will need beyond its own
     first_token_at: float | None = None
     finished_at: float | None = None
 
@@ -239,11 +240,16 @@ class StaticScheduler(ContinuousScheduler):
             return Step(scheduled, self.blocks.take_movements())
         scheduled_new: list[Scheduled] = []
         budget = self.config.max_batched_tokens
+        forks = 0  # blocks kept free for the batch's forks, which grow after admission
         while self.waiting and len(self.running) < self.config.max_seqs:
             seq = self.waiting[0]
             # The batch must run to its end without preemption: reserve every block up front.
-            if seq.length > budget or not self.blocks.can_allocate(seq.length + seq.max_tokens):
+            reserve = forks + seq.fork_blocks
+            if seq.length > budget or not self.blocks.can_allocate(
+                seq.length + seq.max_tokens, reserve=reserve
+            ):
                 break
+            forks = reserve
             self.waiting.popleft()
             seq.computed = self.blocks.allocate(seq.seq_id, seq.tokens)
             self.blocks.ensure_slots(seq.seq_id, seq.length + seq.max_tokens, seq.length)
