@@ -347,3 +347,14 @@ def test_a_finding_tells_the_reader_how_to_reproduce_the_measurement() -> None:
     finding = next(f for f in review.findings if f.rule == "mvcc.long_transactions")
     assert finding.measured_by == ("storage.mvcc.bloat", "storage.mvcc.freezing")
     assert "**measured by:** `archlab run storage.mvcc.bloat`" in review_markdown(review)
+
+
+def test_every_rule_cites_the_experiments_that_measure_it() -> None:
+    from archlab.lab.registry import all_experiments
+
+    registered = {e.id for e in all_experiments()}
+
+    for rule_id, spec in RULES.items():
+        assert spec.measured_by, f"{rule_id} names no experiment"
+        missing = [e for e in spec.measured_by if e not in registered]
+        assert not missing, f"{rule_id} cites experiments that do not exist: {missing}"

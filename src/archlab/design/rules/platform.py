@@ -98,7 +98,7 @@ def exactly_once_without_idempotence(design: Design, est: Estimate) -> Iterator[
     and replayed.""",
     alternative="""Declare a dead-letter exchange (x-dead-letter-exchange) and a bounded
     retry count for each work queue, and watch the dead-letter queue.""",
-    measured_by=("streaming.routing",),
+    measured_by=("streaming.poison_messages",),
 )
 def queue_without_dead_letter(design: Design, est: Estimate) -> Iterator[Hit]:
     for queue in design.queues:

@@ -6,6 +6,12 @@ The measurement and its judge live in :mod:`.measure_routing`; this module regis
 from __future__ import annotations
 
 from archlab.lab import Column, Context, Figure, Outcome, Series, Table, experiment
+from archlab.streaming.routing.measure_poison import (
+    POLICIES,
+    PoisonMeasurement,
+    judge_poison,
+    run_policy,
+)
 from archlab.streaming.routing.measure_routing import (
     ROUTED,
     RoutingMeasurement,
@@ -16,7 +22,7 @@ from archlab.streaming.routing.measure_routing import (
     messages_for,
 )
 
-__all__ = ["RoutingMeasurement", "judge_routing", "routing"]
+__all__ = ["PoisonMeasurement", "RoutingMeasurement", "judge_poison", "judge_routing", "routing"]
 
 
 @experiment(
@@ -135,4 +141,75 @@ def routing(ctx: Context) -> Outcome[RoutingMeasurement]:
         f"(scan {scan[-2]:,.0f}→{scan[-1]:,.0f})",
         tables=[capability, cost],
         figures=[figure],
+    )
+
+
+@experiment(
+    id="streaming.poison_messages",
+    section="7.2",
+    title="Poison messages: a work queue with and without a dead-letter path",
+    claim="""In the exchange model the broker deletes a message once it is acknowledged, so a
+    message that can never be processed must go somewhere: requeued, it is redelivered ahead of
+    everything behind it and the queue stalls; rejected, it is lost; a dead-letter exchange
+    keeps it aside for inspection while the rest of the queue flows.""",
+    method="""Good messages with a few poison ones shuffled in, published to a work queue of
+    archlab's RabbitMQ-model broker with one consumer at prefetch 1 that acknowledges good
+    messages and rejects poison ones: with requeue, without requeue, and (on a queue with a
+    dead-letter exchange) with requeue for the first attempts, then without. Each run may use a
+    budget of deliveries; counted: good messages processed, poison messages kept in the
+    dead-letter queue or lost, deliveries spent on poison.""",
+    judge=judge_poison,
+    rule="""refuted if, with the dead-letter path, any poison message was lost or any good
+    message not processed (what dead-lettering is for); holds if, beside that, requeueing let
+    at most half the good messages through within the budget (RabbitMQ requeues at the
+    original position) and rejecting without a dead-letter path lost every poison message;
+    nuanced otherwise.""",
+    profiles={
+        "quick": {"good": 300, "poison": 5, "budget_factor": 10, "attempts": 3},
+        "full": {"good": 5000, "poison": 50, "budget_factor": 10, "attempts": 5},
+    },
+    references=[
+        "RabbitMQ: a message rejected with requeue goes back to its original position in the "
+        "queue; a queue's dead-letter exchange receives messages rejected without requeue, "
+        "expired or dropped by a length limit (docs/references.md §7.2).",
+    ],
+)
+def poison_messages(ctx: Context) -> Outcome[PoisonMeasurement]:
+    p = ctx.params
+    good, poison, attempts = int(p["good"]), int(p["poison"]), int(p["attempts"])
+    budget = int(p["budget_factor"]) * (good + poison)
+    runs = {
+        policy: run_policy(
+            policy, good=good, poison=poison, budget=budget, attempts=attempts,
+            rng=ctx.rng("order"),
+        )
+        for policy in POLICIES
+    }  # fmt: skip
+    measured = PoisonMeasurement(
+        good, poison, budget, attempts, runs["requeue"], runs["drop"], runs["dead-letter"]
+    )
+    table = Table(
+        "One consumer at prefetch 1, poison messages rejected",
+        [
+            Column("policy"),
+            Column("good processed"),
+            Column("poison kept"),
+            Column("poison lost"),
+            Column("deliveries"),
+            Column("of them poison"),
+        ],
+        note=f"{good} good and {poison} poison messages; each run may use {budget} deliveries.",
+    )
+    for policy, run in runs.items():
+        table.add(
+            policy, run.good_processed, run.poison_kept, run.poison_lost, run.deliveries,
+            run.poison_deliveries,
+        )  # fmt: skip
+    return Outcome(
+        measured,
+        summary=f"good messages processed: requeue {runs['requeue'].good_processed}, drop "
+        f"{runs['drop'].good_processed}, dead-letter {runs['dead-letter'].good_processed} of "
+        f"{good}; poison lost: drop {runs['drop'].poison_lost}, dead-letter "
+        f"{runs['dead-letter'].poison_lost}",
+        tables=[table],
     )
