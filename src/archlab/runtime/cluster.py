@@ -56,6 +56,8 @@ class NodeSpec:
     data_dir: str
     log_file: str
     pid: int | None = None
+    #: Whether the node was ever started: if so, an empty data directory means lost data.
+    started: bool = False
 
     @property
     def address(self) -> str:
@@ -187,6 +189,7 @@ def start_node(spec: ClusterSpec, node_id: int) -> int:
         spec.durability,
         "--tick-ms",
         str(spec.tick_ms),
+        *(["--expect-state"] if node.started else []),
     ]
     with open(node.log_file, "ab") as out:
         proc = subprocess.Popen(
@@ -198,6 +201,7 @@ def start_node(spec: ClusterSpec, node_id: int) -> int:
             close_fds=True,
         )
     node.pid = proc.pid
+    node.started = True
     spec.save()
     # The child is detached: nobody waits for it here, so reap it if it exits while we live.
     _ADOPTED.append(proc)

@@ -249,7 +249,7 @@ def _encode_generic(frame: Frame) -> bytes:  # noqa: PLR0912, PLR0915 - one bran
                 frame.dst,
                 frame.term,
                 frame.index,
-                frame.reject,
+                frame.reject | frame.recovering << 1,
                 frame.hint_index,
                 frame.hint_term,
             )
@@ -277,7 +277,9 @@ def _encode_generic(frame: Frame) -> bytes:  # noqa: PLR0912, PLR0915 - one bran
         w.raw(struct.pack("<QQQQQ", frame.src, frame.dst, frame.term, frame.commit, frame.round))
     elif isinstance(frame, HeartbeatResponse):
         w.u8(_HEARTBEAT_RESP)
-        w.raw(struct.pack("<QQQQ", frame.src, frame.dst, frame.term, frame.round))
+        w.raw(
+            struct.pack("<QQQQB", frame.src, frame.dst, frame.term, frame.round, frame.recovering)
+        )
     elif isinstance(frame, InstallSnapshot):
         w.u8(_SNAPSHOT)
         w.raw(struct.pack("<QQQ", frame.src, frame.dst, frame.term))
@@ -338,6 +340,17 @@ def decode_frame(body: bytes) -> Frame:
     return frame
 
 
+def _append_response(
+    src: int, dst: int, term: int, index: int, flags: int, hint_index: int, hint_term: int
+) -> AppendResponse:
+    """Bit 0 of ``flags``: rejected; bit 1: the sender is recovering a lost disk."""
+    if flags > 3:
+        raise DecodeError(f"append response flags {flags}")
+    return AppendResponse(
+        src, dst, term, index, bool(flags & 1), hint_index, hint_term, bool(flags & 2)
+    )
+
+
 def _ids(r: Reader, fmt: str) -> tuple[int, ...]:
     size = struct.calcsize(fmt)
     return tuple(struct.unpack(fmt, r.raw(size)))
@@ -355,8 +368,8 @@ def _decode_kind(kind: int, r: Reader) -> Frame:  # noqa: PLR0911, PLR0912 - one
         entries = tuple(_read_entry(r) for _ in range(count))
         return AppendEntries(src, dst, term, prev_index, prev_term, entries, commit)
     if kind == _APPEND_RESP:
-        src, dst, term, index, reject, hint_index, hint_term = _ids(r, "<QQQQBQQ")
-        return AppendResponse(src, dst, term, index, _flag(reject), hint_index, hint_term)
+        src, dst, term, index, flags, hint_index, hint_term = _ids(r, "<QQQQBQQ")
+        return _append_response(src, dst, term, index, flags, hint_index, hint_term)
     if kind == _VOTE_REQ:
         src, dst, term, last_index, last_term, pre = _ids(r, "<QQQQQB")
         return VoteRequest(src, dst, term, last_index, last_term, _flag(pre))
@@ -366,7 +379,8 @@ def _decode_kind(kind: int, r: Reader) -> Frame:  # noqa: PLR0911, PLR0912 - one
     if kind == _HEARTBEAT:
         return Heartbeat(*_ids(r, "<QQQQQ"))
     if kind == _HEARTBEAT_RESP:
-        return HeartbeatResponse(*_ids(r, "<QQQQ"))
+        src, dst, term, round_, recovering = _ids(r, "<QQQQB")
+        return HeartbeatResponse(src, dst, term, round_, _flag(recovering))
     if kind == _SNAPSHOT:
         src, dst, term = _ids(r, "<QQQ")
         return InstallSnapshot(src, dst, term, _read_snapshot(r))
@@ -453,7 +467,7 @@ def _fast_append_response(frame: Any) -> bytes:
         frame.dst,
         frame.term,
         frame.index,
-        frame.reject,
+        frame.reject | frame.recovering << 1,
         frame.hint_index,
         frame.hint_term,
     )
@@ -516,8 +530,8 @@ def _decode_append_response(body: bytes) -> Frame:
     expected = 2 + _APPEND_RESP_BODY.size
     if len(body) > expected:
         raise DecodeError(f"{len(body) - expected} trailing bytes at offset {expected}")
-    src, dst, term, index, reject, hint_index, hint_term = _APPEND_RESP_BODY.unpack_from(body, 2)
-    return AppendResponse(src, dst, term, index, _flag(reject), hint_index, hint_term)
+    src, dst, term, index, flags, hint_index, hint_term = _APPEND_RESP_BODY.unpack_from(body, 2)
+    return _append_response(src, dst, term, index, flags, hint_index, hint_term)
 
 
 _REQUEST_HEAD = struct.Struct("<BBqQI")  # client tag, value tag, client id, request id, length

@@ -16,6 +16,7 @@ import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from archlab.consensus.client import Value
 from archlab.consensus.raft.config import RaftConfig
@@ -23,7 +24,8 @@ from archlab.consensus.raft.server import RaftServer, ServerOptions
 from archlab.consensus.raft.types import ConfState
 from archlab.consensus.server import ConsensusServer
 from archlab.errors import ConfigError
-from archlab.runtime.filestore import FileStorage
+from archlab.runtime.filestore import SNAPSHOT_FILE, FileStorage
+from archlab.runtime.recoverymark import FileRecoveryMark
 from archlab.runtime.wal import Durability
 
 #: Raft timing in ticks (see the module docstring).
@@ -45,11 +47,21 @@ class BuiltServer:
 
 
 def build_server(
-    protocol: str, node_id: int, members: list[int], data_dir: str, durability: Durability
+    protocol: str,
+    node_id: int,
+    members: list[int],
+    data_dir: str,
+    durability: Durability,
+    *,
+    expect_state: bool = False,
 ) -> BuiltServer:
+    """``expect_state``: the node ran before, so an empty ``data_dir`` means it lost its data
+    (it then rejoins in recovery, :mod:`archlab.runtime.recoverymark`)."""
     if protocol != "raft":
         raise ConfigError(f"unknown protocol {protocol!r}; this runtime hosts: raft")
+    lost = expect_state and not (Path(data_dir) / SNAPSHOT_FILE).exists()
     storage = FileStorage.open(data_dir, ConfState.of(members), durability, group_commit=True)
+    mark = FileRecoveryMark.open(data_dir, lost=lost)
     config = RaftConfig(
         id=node_id,
         election_tick=ELECTION_TICKS,
@@ -62,6 +74,7 @@ def build_server(
         storage,
         random.Random(int.from_bytes(os.urandom(8), "big")),
         ServerOptions(compact_after=COMPACT_AFTER),
+        mark,
     )
     hard = storage.hard_state()
     recovered = (
@@ -81,6 +94,8 @@ def build_server(
             "snapshot_index": storage.snapshot().index,
             "fsyncs": storage.syncs,
             "durability": durability,
+            "recovering": server.node.recovering,
+            "voters": ",".join(str(v) for v in sorted(s.conf.voters)),
         }
 
     sync = storage.sync if durability == "fsync" else None

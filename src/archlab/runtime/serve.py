@@ -43,7 +43,14 @@ async def serve(args: argparse.Namespace) -> None:
     addresses = _peers(args.peers)
     if args.id not in addresses:
         raise ConfigError(f"--id {args.id} is not among --peers")
-    built = build_server(args.protocol, args.id, sorted(addresses), args.data_dir, args.durability)
+    built = build_server(
+        args.protocol,
+        args.id,
+        sorted(addresses),
+        args.data_dir,
+        args.durability,
+        expect_state=args.expect_state,
+    )
     host = NodeHost(
         built.server,
         args.id,
@@ -84,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--durability", default="fsync", choices=["fsync", "none"])
     parser.add_argument("--tick-ms", type=float, default=10.0)
+    parser.add_argument(
+        "--expect-state",
+        action="store_true",
+        help="the node ran before: an empty --data-dir means its data was lost",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s node" + str(args.id) + " %(message)s"
