@@ -17,8 +17,16 @@ from archlab.runtime.cluster import (
 )
 
 
-def start_cluster(directory: Path, nodes: int = 3, durability: str = "fsync") -> ClusterSpec:
-    spec = create_cluster(directory, "raft", nodes, ports=free_ports(nodes), durability=durability)  # type: ignore[arg-type]
+def start_cluster(
+    directory: Path, nodes: int = 3, durability: str = "fsync", protocol: str = "raft"
+) -> ClusterSpec:
+    spec = create_cluster(
+        directory,
+        protocol,
+        nodes,
+        ports=free_ports(nodes),
+        durability=durability,  # type: ignore[arg-type]
+    )
     try:
         asyncio.run(wait_for_leader(spec, 20))
     except BaseException:

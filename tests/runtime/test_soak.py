@@ -1,4 +1,5 @@
-"""The kill soak: clients on a real 3-node cluster while nodes are SIGKILLed; linearizable?"""
+"""The kill soak: clients on a real 3-node cluster (Raft, Multi-Paxos, Zab) while nodes are
+SIGKILLed and restarted; is the history linearizable?"""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from tests.runtime.conftest import start_cluster
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["raft", "paxos", "zab"])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_kill_soak_history_is_linearizable(tmp_path: Path, seed: int) -> None:
-    spec = start_cluster(tmp_path / "cluster")
+def test_kill_soak_history_is_linearizable(tmp_path: Path, seed: int, protocol: str) -> None:
+    spec = start_cluster(tmp_path / "cluster", protocol=protocol)
     try:
         report = asyncio.run(run_soak(spec, seconds=30, clients=5, keys=3, seed=seed))
     finally:

@@ -41,7 +41,7 @@ from archlab.runtime.wal import DURABILITIES, Durability
 
 CLUSTER_FILE = "cluster.json"
 SERVE_MODULE = "archlab.runtime.serve"
-PROTOCOLS = ("raft",)
+PROTOCOLS = ("raft", "paxos", "zab")
 
 
 class ClusterError(ArchlabError):

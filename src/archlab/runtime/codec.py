@@ -13,7 +13,8 @@ it never evaluates anything (no pickle), so a peer or a file can at worst be rej
 What travels:
 
 - the nine Raft messages of :mod:`archlab.consensus.raft.messages` (with their entries and
-  snapshots);
+  snapshots); Multi-Paxos's and Zab's messages in one generic kind
+  (:mod:`archlab.runtime.structcodec`);
 - :class:`Hello`, the first frame on every connection (a peer says which node it is; a client
   says it is a client);
 - the client interface's :class:`~archlab.consensus.client.ClientRequest` and
@@ -45,6 +46,7 @@ from archlab.consensus.client import (
     decode_payload,
     encode_payload,
 )
+from archlab.consensus.paxos.messages import Message as PaxosMessage
 from archlab.consensus.raft.messages import (
     AppendEntries,
     AppendResponse,
@@ -58,6 +60,8 @@ from archlab.consensus.raft.messages import (
     VoteResponse,
 )
 from archlab.consensus.raft.types import ConfState, Entry, EntryKind, Snapshot, SnapshotMetadata
+from archlab.consensus.zab.messages import Message as ZabMessage
+from archlab.runtime import structcodec
 from archlab.runtime.wire import DecodeError, Reader, Writer
 
 WIRE_VERSION = 1
@@ -87,12 +91,23 @@ class StatusReply:
         return dict(self.fields)
 
 
-Frame: TypeAlias = Message | Hello | ClientRequest | ClientResponse | StatusRequest | StatusReply
+Frame: TypeAlias = (
+    Message
+    | PaxosMessage
+    | ZabMessage
+    | Hello
+    | ClientRequest
+    | ClientResponse
+    | StatusRequest
+    | StatusReply
+)
 
 # Kinds (one byte after the version).
 _VOTE_REQ, _VOTE_RESP, _APPEND, _APPEND_RESP, _HEARTBEAT, _HEARTBEAT_RESP = range(1, 7)
 _SNAPSHOT, _READ_REQ, _READ_RESP = range(7, 10)
 _HELLO, _CLIENT_REQ, _CLIENT_RESP, _STATUS_REQ, _STATUS_REPLY = range(20, 25)
+#: A Multi-Paxos or Zab message, in :mod:`archlab.runtime.structcodec`'s encoding.
+_CONSENSUS = 30
 
 _ENTRY_HEAD = struct.Struct("<QQBI")  # term, index, kind, data length
 _KINDS = (EntryKind.NORMAL, EntryKind.CONFIG)
@@ -218,6 +233,8 @@ def encode_frame(frame: Frame) -> bytes:
     fast = _FAST_ENCODERS.get(type(frame))
     if fast is not None:
         return fast(frame)
+    if type(frame) in structcodec.MESSAGES:
+        return bytes([WIRE_VERSION, _CONSENSUS]) + structcodec.encode(frame)
     return _encode_generic(frame)
 
 
@@ -330,6 +347,11 @@ def decode_frame(body: bytes) -> Frame:
                 return fast(body)
             except (struct.error, IndexError):
                 raise DecodeError(f"truncated frame of kind {body[1]}") from None
+        if body[1] == _CONSENSUS:
+            message = structcodec.decode(body, 2)
+            if type(message) not in structcodec.MESSAGES:
+                raise DecodeError(f"a {type(message).__name__} is not a message")
+            return message  # type: ignore[no-any-return]
     r = Reader(body)
     version = r.u8()
     if version != WIRE_VERSION:
