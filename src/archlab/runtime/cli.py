@@ -137,6 +137,13 @@ def cluster() -> None:
     show_default=True,
     help="Seconds to wait for the nodes to elect a leader before giving up (and stopping them).",
 )
+@click.option(
+    "--resp-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also speak RESP (the Redis protocol) for redis-cli and redis-py: node i listens on "
+    "RESP_PORT + i - 1 and proxies each command to the leader.",
+)
 def up(
     protocol_name: str | None,
     protocol_option: str | None,
@@ -145,6 +152,7 @@ def up(
     base_port: int,
     durability: str,
     timeout: float,
+    resp_port: int | None,
 ) -> None:
     """Start NODES server processes of PROTOCOL (raft, paxos or zab; default raft) on
     127.0.0.1 and wait until they elect a leader.
@@ -163,6 +171,7 @@ def up(
       archlab cluster up raft --durability none
       archlab cluster up --protocol paxos --nodes 3 --dir /tmp/px
       archlab cluster up --protocol zab --nodes 5 --dir /tmp/zk
+      archlab cluster up raft --resp-port 6380 && redis-cli -p 6380 SET x 1
     """
     if protocol_name and protocol_option and protocol_name != protocol_option:
         raise ConfigError(f"protocol given twice: {protocol_name} and --protocol {protocol_option}")
@@ -183,6 +192,7 @@ def up(
             nodes,
             base_port=base_port,
             durability=durability,  # type: ignore[arg-type]
+            resp_ports=None if resp_port is None else [resp_port + i for i in range(nodes)],
         )
     except ArchlabError:
         if created is not None:
@@ -198,7 +208,8 @@ def up(
     click.echo(f"{protocol} cluster of {nodes} up in {spec.directory}; node {leader} leads")
     for node in spec.nodes:
         mark = "  (leader)" if node.id == leader else ""
-        click.echo(f"  node {node.id}  {node.address}  pid {node.pid}{mark}")
+        resp = f"  RESP {node.host}:{node.resp_port}" if node.resp_port is not None else ""
+        click.echo(f"  node {node.id}  {node.address}  pid {node.pid}{resp}{mark}")
 
 
 def _first_missing(path: Path) -> Path | None:
