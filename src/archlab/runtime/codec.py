@@ -420,11 +420,12 @@ def _decode_kind(kind: int, r: Reader) -> Frame:  # noqa: PLR0911, PLR0912 - one
     if kind == _CLIENT_REQ:
         client = _read_client(r)
         request_id = r.u64()
+        data = r.blob()
         try:
-            payload = decode_payload(r.blob())
+            payload = decode_payload(data)
         except MalformedPayloadError as exc:
             raise DecodeError(f"client payload: {exc}") from None
-        return ClientRequest(client, request_id, payload)
+        return ClientRequest(client, request_id, payload, data)
     if kind == _CLIENT_RESP:
         return ClientResponse(r.u64(), _read_reply(r))
     if kind == _STATUS_REQ:
@@ -572,11 +573,12 @@ def _decode_client_request(body: bytes) -> Frame:
         raise DecodeError(f"truncated: client payload of {size} bytes at offset {start}")
     if end < len(body):
         raise DecodeError(f"{len(body) - end} trailing bytes at offset {end}")
+    data = body[start:]
     try:
-        payload = decode_payload(body[start:])
+        payload = decode_payload(data)
     except MalformedPayloadError as exc:
         raise DecodeError(f"client payload: {exc}") from None
-    return ClientRequest(client, request_id, payload)
+    return ClientRequest(client, request_id, payload, data)
 
 
 def _decode_client_response(body: bytes) -> Frame:

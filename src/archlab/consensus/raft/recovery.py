@@ -70,7 +70,9 @@ def repair(node: RaftNode) -> ConfChange | None:
     seen it); promote a recovering learner once it holds the leader's commit index. ``None``
     when nothing is to be done, or while a change is in flight.
     """
-    if not node.is_leader or node.configs.latest_index() > node.commit_index:
+    if not node.is_leader or not any(p.recovering for p in node.tracker.progress.values()):
+        return None
+    if node.configs.latest_index() > node.commit_index:
         return None
     conf = node.conf
     latest = node.configs.latest_index()

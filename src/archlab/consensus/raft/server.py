@@ -55,6 +55,7 @@ from archlab.consensus.client import (
     ClientRequest,
     ClientResponse,
     Command,
+    Payload,
     Read,
     Reply,
     encode_payload,
@@ -109,6 +110,8 @@ class _Proposal:
     term: int
     client: int | str
     request_id: int
+    #: The command, decoded: applied as it is when its entry commits in this term.
+    payload: Payload
 
 
 @dataclass(slots=True)
@@ -222,14 +225,16 @@ class RaftServer:
             self._read(request, payload.op.key)
             return
         try:
-            index = self.node.propose(encode_payload(payload))
+            index = self.node.propose(request.data or encode_payload(payload))
         except ProposalRejected as refused:
             self._respond(request.client, request.request_id, self._not_leader(refused.leader))
             return
         earlier = self._proposals.get(index)
         if earlier is not None:  # an attempt from an earlier term whose entry was replaced
             self._respond(earlier.client, earlier.request_id, RETRY)
-        self._proposals[index] = _Proposal(self.node.term, request.client, request.request_id)
+        self._proposals[index] = _Proposal(
+            self.node.term, request.client, request.request_id, payload
+        )
         self._in_progress.add(key)
 
     def _read(self, request: ClientRequest, key: str) -> None:
@@ -331,7 +336,11 @@ class RaftServer:
             kind = "noop"
         else:
             kind = "command"
-            reply = self.kv.apply(entry.index, entry.data)
+            mine = self._proposals.get(entry.index)
+            if mine is not None and mine.term == entry.term:
+                reply = self.kv.apply_decoded(entry.index, mine.payload)  # decoded already
+            else:
+                reply = self.kv.apply(entry.index, entry.data)
         self._outbox.append(Applied(entry.index, entry.term, kind, entry.data))
         proposal = self._proposals.pop(entry.index, None)
         if proposal is not None:
