@@ -88,13 +88,16 @@ def _run_archlab(
         durability=durability,  # type: ignore[arg-type]
     )
     try:
-        leader = run(wait_for_leader(spec, 20))
+        run(wait_for_leader(spec, 20))
+        # The node that answers a session through redirects: a leader that was only just
+        # elected (or replaced meanwhile) is not what the load generator should hit.
+        leader = run(_wait_serving_leader(spec.addresses, 20))
         return _load(spec.addresses[leader], profile)
     finally:
         stop_cluster(spec, wipe=True)
 
 
-async def _wait_pysyncobj_leader(addresses: dict[int, tuple[str, int]], timeout: float) -> int:
+async def _wait_serving_leader(addresses: dict[int, tuple[str, int]], timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while True:
         client = ClusterClient(addresses, timeout=1.0, attempt_timeout=0.5)
@@ -128,7 +131,7 @@ def _start_pysyncobj(directory: Path) -> Iterator[tuple[dict[int, tuple[str, int
                         command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
                     )
                 )
-        yield addresses, run(_wait_pysyncobj_leader(addresses, 30))
+        yield addresses, run(_wait_serving_leader(addresses, 30))
     finally:
         for proc in procs:
             if proc.poll() is None:

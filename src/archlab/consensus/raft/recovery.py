@@ -8,12 +8,13 @@ already superseded. The Raft paper says so; production systems answer it by neve
 a node act as a voter again until the cluster re-admits it.
 
 **How a node knows it lost its disk.** Its host tells it (``recovering=True``): the node finds
-no stable state although it *was* a member. The simulator's Raft knows by its founding
-membership (a founding member's disk always holds at least its bootstrap state, so an empty one
-was wiped); the runtime knows by the cluster's static membership and a mark the node writes once
-it has started for the first time (:mod:`archlab.runtime.protocols`). The host then keeps a
-durable *recovery mark* (:class:`RecoveryMark`) until the node is re-admitted, so a crash in
-the middle of recovery does not make the half-filled disk look like a trustworthy voter's.
+no stable state although it *was* a member. The simulator provisions every disk with a recovery
+mark when the world is created, so a disk without one was wiped
+(:class:`~archlab.consensus.raft.simstorage.DiskRecoveryMark`); the runtime knows because the
+cluster description records that the node ran before
+(:mod:`archlab.runtime.recoverymark`). The host then keeps a durable *recovery mark*
+(:class:`RecoveryMark`) saying so until the node is re-admitted, so a crash in the middle of
+recovery does not make the half-filled disk look like a trustworthy voter's.
 
 **What a recovering node does** (:class:`~archlab.consensus.raft.core.NodeCore`):
 
