@@ -152,6 +152,7 @@ def test_the_default_sweep_catches_the_flaw(flaw: str, caught_as: str) -> None:
     assert caught_as in report.summary, report.summary
 
 
+@pytest.mark.slow  # ~12 s to its first violation (seed 19, kept below as a regression)
 def test_the_wiped_disk_sweep_catches_a_wiped_voter_trusted_as_before() -> None:
     """The unprotected variant: a voter with an empty disk rejoins as the voter it was."""
     settings = with_options(WIPED_DISKS, flaw="trust-wiped-disk")

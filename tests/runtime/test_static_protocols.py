@@ -59,3 +59,11 @@ def test_a_killed_leader_is_replaced_and_recovers_from_its_files(
         assert asyncio.run(run(Read("before"), first=old)) == 2
     finally:
         stop_cluster(spec)
+
+
+def test_the_protocol_given_twice_differently_is_refused_in_one_line(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli(["cluster", "up", "raft", "--protocol", "zab", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "protocol given twice" in result.stderr and "Traceback" not in result.stderr
