@@ -47,6 +47,10 @@ LEASE_TEST: dict[str, Any] = {
 }
 
 
+#: Voters lose their disks (``wipe``) while partitions and message loss go on.
+WIPED_DISKS: dict[str, Any] = {"nemesis": "partition,wipe,loss"}
+
+
 def config(
     seed: int,
     nemesis: str = ALL_FAULTS,
@@ -118,12 +122,15 @@ def test_torn_writes_and_slow_disks_lose_nothing_acknowledged() -> None:
     all_valid(run_sweep(configs))
 
 
-def test_raft_assumes_stable_storage_a_wiped_voter_can_break_it() -> None:
-    """A voter restarted with an empty disk (``--restart volatile``) rejoins under its old
-    identity having forgotten its votes and the entries it acknowledged: Raft's stable-storage
-    assumption, broken on purpose, and the sweep notices."""
-    report = first_violation({"restart": "volatile"}, range(1, 101))
-    assert "safety" in report.summary or "linearizable" in report.summary
+def test_wiped_voters_lose_no_committed_entry() -> None:
+    """The ``wipe`` nemesis restarts voters with empty disks; they rejoin in recovery
+    (no vote, acknowledgements counted for no quorum, demoted and promoted back), and no
+    committed entry is lost: replicas agree and the history is linearizable."""
+    all_valid(run_sweep([config(s, **WIPED_DISKS) for s in range(1, 13)]))
+
+
+def test_every_fault_with_every_restart_wiping_the_disk() -> None:
+    all_valid(run_sweep([config(s, restart="volatile") for s in range(1, 7)]))
 
 
 def test_read_index_does_not_depend_on_clocks() -> None:
@@ -143,6 +150,14 @@ def test_read_index_does_not_depend_on_clocks() -> None:
 def test_the_default_sweep_catches_the_flaw(flaw: str, caught_as: str) -> None:
     report = first_violation({"options": {"flaw": flaw}}, range(1, 101))
     assert caught_as in report.summary, report.summary
+
+
+@pytest.mark.slow  # ~12 s to its first violation (seed 19, kept below as a regression)
+def test_the_wiped_disk_sweep_catches_a_wiped_voter_trusted_as_before() -> None:
+    """The unprotected variant: a voter with an empty disk rejoins as the voter it was."""
+    settings = with_options(WIPED_DISKS, flaw="trust-wiped-disk")
+    report = first_violation(settings, range(1, 101))
+    assert "state machine safety" in report.summary, report.summary
 
 
 def test_the_figure_8_adversary_catches_commit_previous_term() -> None:
@@ -175,6 +190,7 @@ REGRESSIONS = [
         "NOT linearizable",
     ),
     (1, {"options": {"flaw": "reply-before-persisting-vote"}}, "persist before send"),
+    (19, with_options(WIPED_DISKS, flaw="trust-wiped-disk"), "state machine safety"),
     (2, with_options(FIGURE_8, flaw="commit-previous-term"), "state machine safety"),
     (9, with_options(FIGURE_8, flaw="commit-previous-term"), "state machine safety"),
     (
@@ -214,6 +230,12 @@ def test_correct_raft_survives_1000_seeds_of_aimed_faults(read_mode: str) -> Non
     aimed["options"]["leader_faults"] = "crash,partition,pause,elected,first-commit"
     aimed["nemesis"] = ALL_FAULTS
     all_valid(run_sweep([config(s, **aimed) for s in range(1, 1001)]))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(7200)
+def test_wiped_voters_lose_nothing_over_1000_seeds() -> None:
+    all_valid(run_sweep([config(s, **WIPED_DISKS) for s in range(1, 1001)]))
 
 
 @pytest.mark.slow

@@ -17,8 +17,22 @@ from archlab.runtime.cluster import (
 )
 
 
-def start_cluster(directory: Path, nodes: int = 3, durability: str = "fsync") -> ClusterSpec:
-    spec = create_cluster(directory, "raft", nodes, ports=free_ports(nodes), durability=durability)  # type: ignore[arg-type]
+def start_cluster(
+    directory: Path,
+    nodes: int = 3,
+    durability: str = "fsync",
+    protocol: str = "raft",
+    resp: bool = False,
+) -> ClusterSpec:
+    ports = free_ports(2 * nodes if resp else nodes)
+    spec = create_cluster(
+        directory,
+        protocol,
+        nodes,
+        ports=ports[:nodes],
+        durability=durability,  # type: ignore[arg-type]
+        resp_ports=ports[nodes:] if resp else None,
+    )
     try:
         asyncio.run(wait_for_leader(spec, 20))
     except BaseException:

@@ -59,9 +59,9 @@ raft_messages = st.one_of(
     st.builds(
         AppendEntries, ids, ids, u64, u64, u64, st.lists(entries, max_size=5).map(tuple), u64
     ),
-    st.builds(AppendResponse, ids, ids, u64, u64, st.booleans(), u64, u64),
+    st.builds(AppendResponse, ids, ids, u64, u64, st.booleans(), u64, u64, st.booleans()),
     st.builds(Heartbeat, ids, ids, u64, u64, u64),
-    st.builds(HeartbeatResponse, ids, ids, u64, u64),
+    st.builds(HeartbeatResponse, ids, ids, u64, u64, st.booleans()),
     st.builds(InstallSnapshot, ids, ids, u64, snapshots),
     st.builds(ReadIndexRequest, ids, ids, u64, st.binary(max_size=16)),
     st.builds(ReadIndexResponse, ids, ids, u64, st.binary(max_size=16), u64),

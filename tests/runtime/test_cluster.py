@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from archlab.consensus.client import Cas, Read, Write
 from archlab.runtime.client import ClusterClient
@@ -110,3 +111,37 @@ def test_concurrent_writes_share_fsyncs(cluster: ClusterSpec) -> None:
     assert result.errors == 0
     assert result.commits > 100
     assert spent < result.commits / 2, (spent, result.commits)
+
+
+def test_a_node_whose_data_is_wiped_rejoins_in_recovery_and_is_readmitted(
+    cluster: ClusterSpec,
+) -> None:
+    """Its data directory deleted, a node that ran before starts recovering (no vote, no
+    quorum), is demoted to learner, catches up and is promoted back."""
+    import shutil
+
+    async def write(key: str, value: int) -> None:
+        async with ClusterClient(cluster.addresses, timeout=10) as c:
+            assert (await c.execute(Write(key, value))).outcome == "ok"
+
+    leader = asyncio.run(wait_for_leader(cluster))
+    victim = next(n.id for n in cluster.nodes if n.id != leader)
+    asyncio.run(write("wiped", 7))
+    kill_node(cluster, victim)
+    shutil.rmtree(cluster.node(victim).data_dir)
+    start_node(cluster, victim)
+
+    async def readmitted() -> dict[str, object]:
+        deadline = time.monotonic() + 20
+        while True:
+            rows = {r["node"]: r for r in await cluster_status(cluster)}
+            mine = rows[victim]
+            if mine.get("recovering") is False and mine.get("voters") == "1,2,3":
+                return mine
+            assert time.monotonic() < deadline, rows
+            await asyncio.sleep(0.05)
+
+    asyncio.run(readmitted())
+    log = Path(cluster.node(victim).log_file).read_text(encoding="utf-8")
+    assert "re-admitted as a voter after losing its disk" in log
+    asyncio.run(write("after-wipe", 8))

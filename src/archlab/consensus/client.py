@@ -24,7 +24,7 @@ Encoding is canonical compact JSON (a short tagged list), deterministic byte for
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 #: A stored value: a JSON scalar. Keys are strings.
@@ -99,6 +99,9 @@ class ClientRequest:
     client: int | str
     request_id: int
     payload: Payload
+    #: The payload's bytes as they arrived, when a transport decoded them (a server proposes
+    #: them as they are instead of encoding the payload again); not part of the value.
+    data: bytes = field(default=b"", compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

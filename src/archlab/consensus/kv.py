@@ -43,6 +43,7 @@ from archlab.consensus.client import (
     KVOperation,
     MalformedPayloadError,
     OpenSession,
+    Payload,
     Read,
     Reply,
     Value,
@@ -83,16 +84,24 @@ class KVStateMachine:
         configuration entries never reach the state machine). Malformed bytes get a ``fail``
         reply on every replica alike and change nothing.
         """
-        if index <= self.applied_index:
-            raise ValueError(f"apply({index}) after applied index {self.applied_index}")
-        self.applied_index = index
         try:
             payload = decode_payload(data)
         except MalformedPayloadError as exc:
+            self._advance(index)
             return Reply("fail", error=f"malformed: {exc}")
+        return self.apply_decoded(index, payload)
+
+    def apply_decoded(self, index: int, payload: Payload) -> Reply:
+        """:meth:`apply` for a command already decoded (the leader still holds it)."""
+        self._advance(index)
         if isinstance(payload, OpenSession):
             return self._open_session(index)
         return self._apply_command(payload)
+
+    def _advance(self, index: int) -> None:
+        if index <= self.applied_index:
+            raise ValueError(f"apply({index}) after applied index {self.applied_index}")
+        self.applied_index = index
 
     def _open_session(self, index: int) -> Reply:
         self.sessions[index] = Session(last_seq=0, last_reply=None)

@@ -37,12 +37,15 @@ class ReplicaOptions:
     - ``max_sessions``: the state machine's session table size (equal on every replica);
     - ``max_pending``: requests waiting at once; beyond it ``busy``;
     - ``check_persist``: record what each Ready's messages promise that storage does not hold
-      (a testing aid; the simulator's observer reports it)."""
+      (a testing aid; the simulator's observer reports it);
+    - ``log_reads``: send reads through the log like writes, instead of confirming leadership
+      by a heartbeat round (:mod:`archlab.consensus.readindex`)."""
 
     compact_after: int = 1000
     max_sessions: int = DEFAULT_MAX_SESSIONS
     max_pending: int = 4096
     check_persist: bool = False
+    log_reads: bool = False
 
     def __post_init__(self) -> None:
         if self.compact_after < 1 or self.max_pending < 1:

@@ -57,6 +57,7 @@ FLAWS = {
     "vote-without-log-check": Flaws(grant_vote_without_log_check=True),
     "commit-previous-term": Flaws(commit_previous_term_by_counting=True),
     "reply-before-persisting-vote": Flaws(reply_before_persisting_vote=True),
+    "trust-wiped-disk": Flaws(trust_wiped_disk=True),
 }
 
 

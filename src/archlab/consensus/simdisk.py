@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Generic, TypeVar
 
-from archlab.sim.disk import Disk
-from archlab.sim.records import RecordLog, write_state
+from archlab.sim.records import Files, RecordLog, write_state
 
 M = TypeVar("M")
 
@@ -23,7 +22,7 @@ class DiskMirror(Generic[M]):
     #: The member mark's file name.
     member_file: ClassVar[str]
 
-    def __init__(self, disk: Disk, mirror: M, log: RecordLog) -> None:
+    def __init__(self, disk: Files, mirror: M, log: RecordLog) -> None:
         self.disk = disk
         self._mirror = mirror
         self._log = log
@@ -32,6 +31,6 @@ class DiskMirror(Generic[M]):
         self.voter = disk.exists(self.member_file)
 
     @classmethod
-    def bootstrap(cls, disk: Disk) -> None:
+    def bootstrap(cls, disk: Files) -> None:
         """Mark a founding member's disk (see :attr:`voter`)."""
         write_state(disk, cls.member_file, {"voter": True})

@@ -1,4 +1,4 @@
-"""``archlab bench consensus``: a real 3-node Raft cluster on loopback, archlab vs pysyncobj.
+"""``archlab bench consensus``: real 3-node clusters on loopback: Raft, Multi-Paxos, Zab, pysyncobj.
 
 Both clusters run as three server processes on this machine and are driven by the same
 closed-loop client (:func:`archlab.runtime.loadgen.pipelined`) connected to the leader: the same
@@ -13,7 +13,8 @@ Durability is matched: pysyncobj's journal is a memory-mapped file that it never
 term/vote file is flushed and renamed, not fsynced), so both run without fsync — records reach
 the page cache before anything that depends on them is sent, which survives a process crash
 but not a power loss (archlab's ``--durability none``). archlab with fsync and group commit is
-measured as well, as a separate row, for what full durability costs.
+measured as well, as a separate row, for what full durability costs. archlab's Multi-Paxos and
+Zab run through the same runtime, client and durability (``none``), one row each per shape.
 
 Rounds alternate between the systems, each on a fresh cluster; commits/s and latency
 percentiles are medians over rounds.
@@ -22,6 +23,7 @@ percentiles are medians over rounds.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -74,23 +76,28 @@ def _load(address: tuple[str, int], profile: Profile) -> Results:
     }
 
 
-def _run_archlab(scratch: Path, profile: Profile, durability: str) -> Results:
-    directory = scratch / f"archlab-{durability}-{time.monotonic_ns()}"
+def _run_archlab(
+    scratch: Path, profile: Profile, durability: str, protocol: str = "raft"
+) -> Results:
+    directory = scratch / f"archlab-{protocol}-{durability}-{time.monotonic_ns()}"
     spec = create_cluster(
         directory,
-        "raft",
+        protocol,
         NODES,
         ports=free_ports(NODES),
         durability=durability,  # type: ignore[arg-type]
     )
     try:
-        leader = run(wait_for_leader(spec, 20))
+        run(wait_for_leader(spec, 20))
+        # The node that answers a session through redirects: a leader that was only just
+        # elected (or replaced meanwhile) is not what the load generator should hit.
+        leader = run(_wait_serving_leader(spec.addresses, 20))
         return _load(spec.addresses[leader], profile)
     finally:
         stop_cluster(spec, wipe=True)
 
 
-async def _wait_pysyncobj_leader(addresses: dict[int, tuple[str, int]], timeout: float) -> int:
+async def _wait_serving_leader(addresses: dict[int, tuple[str, int]], timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while True:
         client = ClusterClient(addresses, timeout=1.0, attempt_timeout=0.5)
@@ -124,7 +131,7 @@ def _start_pysyncobj(directory: Path) -> Iterator[tuple[dict[int, tuple[str, int
                         command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
                     )
                 )
-        yield addresses, run(_wait_pysyncobj_leader(addresses, 30))
+        yield addresses, run(_wait_serving_leader(addresses, 30))
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -169,12 +176,13 @@ def _row(system: str, durability: str, shape: tuple[int, int], rounds: list[Resu
 
 @benchmark(
     name="consensus",
-    title="Replicated key-value store on a real 3-node Raft cluster (codex 5.3)",
+    title="Replicated key-value store on real 3-node clusters: Raft, Multi-Paxos, Zab (5.3)",
     description="""Commits per second and p50/p99 write latency of a 3-process cluster on
-    loopback: archlab's Raft (asyncio runtime, group commit) vs pysyncobj, driven by the same
-    closed-loop client at the leader (16 connections with 1 and with 8 writes in flight each,
-    100-byte values), same state machine, same durability (no fsync: pysyncobj never fsyncs its
-    journal); archlab with fsync for reference. Alternating rounds on fresh clusters, medians.""",
+    loopback: archlab's Raft, Multi-Paxos and Zab (asyncio runtime, group commit) vs pysyncobj,
+    driven by the same closed-loop client at the leader (16 connections with 1 and with 8
+    writes in flight each, 100-byte values), same state machine, same durability (no fsync:
+    pysyncobj never fsyncs its journal); archlab with fsync for reference. Alternating rounds
+    on fresh clusters, medians.""",
 )
 def bench_consensus(ctx: BenchContext) -> BenchReport:
     profile = QUICK if ctx.quick else FULL
@@ -205,7 +213,11 @@ def bench_consensus(ctx: BenchContext) -> BenchReport:
     ours: list[Results] = []
     ours_fsync: list[Results] = []
     theirs: list[Results] = []
+    others: dict[str, list[Results]] = {"paxos": [], "zab": []}
     systems = {"archlab": _trial(ours, lambda: _run_archlab(ctx.scratch, profile, "none"))}
+    for protocol, rounds in others.items():
+        go = functools.partial(_run_archlab, ctx.scratch, profile, "none", protocol)
+        systems[f"archlab-{protocol}"] = _trial(rounds, go)
     if peer_available("pysyncobj"):
         systems["pysyncobj"] = _trial(theirs, lambda: _run_pysyncobj(ctx.scratch, profile))
     else:
@@ -216,12 +228,15 @@ def bench_consensus(ctx: BenchContext) -> BenchReport:
     interleaved(systems, profile.rounds, ctx.progress, description="clusters")
     for shape in SHAPES:
         label = f"{shape[0]} conn × {shape[1]}"
-        a = _row("archlab", "none (page cache)", shape, ours)
+        a = _row("archlab raft", "none (page cache)", shape, ours)
         report.rows.append(a)
+        for protocol, rounds in others.items():
+            name = "archlab multi-paxos" if protocol == "paxos" else "archlab zab"
+            report.rows.append(_row(name, "none (page cache)", shape, rounds))
         p = _row("pysyncobj", "none (mmap journal)", shape, theirs) if theirs else None
         if p is not None:
             report.rows.append(p)
-        f = _row("archlab", "fsync (group commit)", shape, ours_fsync)
+        f = _row("archlab raft", "fsync (group commit)", shape, ours_fsync)
         report.rows.append(f)
         ours_cps = [r[shape].commits_per_sec for r in ours]
         ours_p99 = [percentile(r[shape].latencies_ms, 99) for r in ours]

@@ -68,6 +68,9 @@ def parse_value(text: str) -> Value:
     return text
 
 
+_PROTOCOLS = ["raft", "paxos", "zab"]
+
+
 def _show(value: Value) -> str:
     return json.dumps(value)
 
@@ -83,6 +86,7 @@ def cluster() -> None:
     \b
     Examples:
       archlab cluster up raft --nodes 3
+      archlab cluster up --protocol zab --nodes 3 --dir /tmp/zk
       archlab cluster put x 1
       archlab cluster cas x 1 2
       archlab cluster get x
@@ -93,7 +97,16 @@ def cluster() -> None:
 
 
 @cluster.command("up")
-@click.argument("protocol", type=click.Choice(["raft"]))
+@click.argument(
+    "protocol_name", metavar="[PROTOCOL]", required=False, type=click.Choice(_PROTOCOLS)
+)
+@click.option(
+    "--protocol",
+    "protocol_option",
+    type=click.Choice(_PROTOCOLS),
+    default=None,
+    help="The replication protocol (also accepted as the first argument; default raft).",
+)
 @click.option(
     "--nodes",
     type=click.IntRange(1, 15),
@@ -124,10 +137,28 @@ def cluster() -> None:
     show_default=True,
     help="Seconds to wait for the nodes to elect a leader before giving up (and stopping them).",
 )
+@click.option(
+    "--resp-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also speak RESP (the Redis protocol) for redis-cli and redis-py: node i listens on "
+    "RESP_PORT + i - 1 and proxies each command to the leader.",
+)
 def up(
-    protocol: str, nodes: int, directory: Path, base_port: int, durability: str, timeout: float
+    protocol_name: str | None,
+    protocol_option: str | None,
+    nodes: int,
+    directory: Path,
+    base_port: int,
+    durability: str,
+    timeout: float,
+    resp_port: int | None,
 ) -> None:
-    """Start NODES server processes on 127.0.0.1 and wait until they elect a leader.
+    """Start NODES server processes of PROTOCOL (raft, paxos or zab; default raft) on
+    127.0.0.1 and wait until they elect a leader.
+
+    Every protocol serves the same client protocol and commands (put, get, cas, status, kill,
+    start, down) and keeps its state in files in each node's data directory.
 
     A directory that holds a stopped cluster of the same shape is restarted from its data.
     If the cluster does not come up, its processes are stopped and what this command created
@@ -138,7 +169,13 @@ def up(
       archlab cluster up raft
       archlab cluster up raft --nodes 5 --dir /tmp/kv --base-port 9001
       archlab cluster up raft --durability none
+      archlab cluster up --protocol paxos --nodes 3 --dir /tmp/px
+      archlab cluster up --protocol zab --nodes 5 --dir /tmp/zk
+      archlab cluster up raft --resp-port 6380 && redis-cli -p 6380 SET x 1
     """
+    if protocol_name and protocol_option and protocol_name != protocol_option:
+        raise ConfigError(f"protocol given twice: {protocol_name} and --protocol {protocol_option}")
+    protocol = protocol_name or protocol_option or "raft"
     from archlab.runtime.cluster import (
         CLUSTER_FILE,
         create_cluster,
@@ -155,6 +192,7 @@ def up(
             nodes,
             base_port=base_port,
             durability=durability,  # type: ignore[arg-type]
+            resp_ports=None if resp_port is None else [resp_port + i for i in range(nodes)],
         )
     except ArchlabError:
         if created is not None:
@@ -170,7 +208,8 @@ def up(
     click.echo(f"{protocol} cluster of {nodes} up in {spec.directory}; node {leader} leads")
     for node in spec.nodes:
         mark = "  (leader)" if node.id == leader else ""
-        click.echo(f"  node {node.id}  {node.address}  pid {node.pid}{mark}")
+        resp = f"  RESP {node.host}:{node.resp_port}" if node.resp_port is not None else ""
+        click.echo(f"  node {node.id}  {node.address}  pid {node.pid}{resp}{mark}")
 
 
 def _first_missing(path: Path) -> Path | None:

@@ -41,7 +41,7 @@ from archlab.runtime.wal import DURABILITIES, Durability
 
 CLUSTER_FILE = "cluster.json"
 SERVE_MODULE = "archlab.runtime.serve"
-PROTOCOLS = ("raft",)
+PROTOCOLS = ("raft", "paxos", "zab")
 
 
 class ClusterError(ArchlabError):
@@ -56,6 +56,10 @@ class NodeSpec:
     data_dir: str
     log_file: str
     pid: int | None = None
+    #: Whether the node was ever started: if so, an empty data directory means lost data.
+    started: bool = False
+    #: The port it serves Redis clients on (RESP), if any.
+    resp_port: int | None = None
 
     @property
     def address(self) -> str:
@@ -187,6 +191,8 @@ def start_node(spec: ClusterSpec, node_id: int) -> int:
         spec.durability,
         "--tick-ms",
         str(spec.tick_ms),
+        *(["--expect-state"] if node.started else []),
+        *(["--resp-port", str(node.resp_port)] if node.resp_port is not None else []),
     ]
     with open(node.log_file, "ab") as out:
         proc = subprocess.Popen(
@@ -198,6 +204,7 @@ def start_node(spec: ClusterSpec, node_id: int) -> int:
             close_fds=True,
         )
     node.pid = proc.pid
+    node.started = True
     spec.save()
     # The child is detached: nobody waits for it here, so reap it if it exits while we live.
     _ADOPTED.append(proc)
@@ -251,8 +258,12 @@ def create_cluster(
     durability: Durability = "fsync",
     tick_ms: float = 10.0,
     ports: list[int] | None = None,
+    resp_ports: list[int] | None = None,
 ) -> ClusterSpec:
-    """Validate, lay out the directory and start every node (does not wait for a leader)."""
+    """Validate, lay out the directory and start every node (does not wait for a leader).
+
+    ``resp_ports``: node i also serves Redis clients on ``resp_ports[i - 1]``.
+    """
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
     if nodes < 1 or nodes > 15:
@@ -261,35 +272,51 @@ def create_cluster(
         raise ConfigError(f"durability must be one of {', '.join(DURABILITIES)}")
     root = Path(directory).resolve()
     if (root / CLUSTER_FILE).exists():
-        existing = ClusterSpec.load(root)
-        running = [n.id for n in existing.nodes if node_running(n)]
-        if running:
-            raise ClusterError(
-                f"a cluster is already running in {root} (nodes {running}); "
-                f"'archlab cluster down --dir {directory}' first"
-            )
-        if existing.protocol != protocol or len(existing.nodes) != nodes:
-            raise ClusterError(
-                f"{root} holds a stopped {len(existing.nodes)}-node {existing.protocol} "
-                f"cluster; restart it with the same shape or 'archlab cluster down --wipe'"
-            )
-        spec = existing
+        spec = _stopped_cluster(root, protocol, nodes)
     else:
         chosen = ports if ports is not None else [base_port + i for i in range(nodes)]
-        if any(not 0 < p < 65536 for p in chosen):
-            raise ConfigError(f"ports {chosen[0]}..{chosen[-1]} are not all valid TCP ports")
-        root.mkdir(parents=True, exist_ok=True)
-        spec = ClusterSpec(str(root), protocol, durability, tick_ms)
-        for i, port in enumerate(chosen, 1):
-            spec.nodes.append(
-                NodeSpec(i, host, port, str(root / f"node{i}"), str(root / f"node{i}.log"))
-            )
+        spec = _lay_out(root, ClusterSpec(str(root), protocol, durability, tick_ms), host, chosen)
+        if resp_ports is not None:
+            if len(resp_ports) != nodes:
+                raise ConfigError(f"{len(resp_ports)} RESP ports for {nodes} nodes")
+            for node, resp_port in zip(spec.nodes, resp_ports, strict=True):
+                node.resp_port = resp_port
     for n in spec.nodes:
-        if port_in_use(n.host, n.port):
-            raise ClusterError(f"port {n.port} ({n.address}, node {n.id}) is in use")
+        for used in (n.port, n.resp_port):
+            if used is not None and port_in_use(n.host, used):
+                raise ClusterError(f"port {used} ({n.host}, node {n.id}) is in use")
     spec.save()
     for n in spec.nodes:
         start_node(spec, n.id)
+    return spec
+
+
+def _stopped_cluster(root: Path, protocol: str, nodes: int) -> ClusterSpec:
+    """The stopped cluster in ``root``, to restart (it must have this shape)."""
+    existing = ClusterSpec.load(root)
+    running = [n.id for n in existing.nodes if node_running(n)]
+    if running:
+        raise ClusterError(
+            f"a cluster is already running in {root} (nodes {running}); "
+            f"'archlab cluster down --dir {root}' first"
+        )
+    if existing.protocol != protocol or len(existing.nodes) != nodes:
+        raise ClusterError(
+            f"{root} holds a stopped {len(existing.nodes)}-node {existing.protocol} "
+            f"cluster; restart it with the same shape or 'archlab cluster down --wipe'"
+        )
+    return existing
+
+
+def _lay_out(root: Path, spec: ClusterSpec, host: str, ports: list[int]) -> ClusterSpec:
+    """A new cluster's nodes: node i on ``ports[i - 1]``, its data in ``root/node<i>``."""
+    if any(not 0 < p < 65536 for p in ports):
+        raise ConfigError(f"ports {ports[0]}..{ports[-1]} are not all valid TCP ports")
+    root.mkdir(parents=True, exist_ok=True)
+    for i, port in enumerate(ports, 1):
+        spec.nodes.append(
+            NodeSpec(i, host, port, str(root / f"node{i}"), str(root / f"node{i}.log"))
+        )
     return spec
 
 

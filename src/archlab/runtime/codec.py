@@ -13,7 +13,8 @@ it never evaluates anything (no pickle), so a peer or a file can at worst be rej
 What travels:
 
 - the nine Raft messages of :mod:`archlab.consensus.raft.messages` (with their entries and
-  snapshots);
+  snapshots); Multi-Paxos's and Zab's messages in one generic kind
+  (:mod:`archlab.runtime.structcodec`);
 - :class:`Hello`, the first frame on every connection (a peer says which node it is; a client
   says it is a client);
 - the client interface's :class:`~archlab.consensus.client.ClientRequest` and
@@ -45,6 +46,7 @@ from archlab.consensus.client import (
     decode_payload,
     encode_payload,
 )
+from archlab.consensus.paxos.messages import Message as PaxosMessage
 from archlab.consensus.raft.messages import (
     AppendEntries,
     AppendResponse,
@@ -58,6 +60,8 @@ from archlab.consensus.raft.messages import (
     VoteResponse,
 )
 from archlab.consensus.raft.types import ConfState, Entry, EntryKind, Snapshot, SnapshotMetadata
+from archlab.consensus.zab.messages import Message as ZabMessage
+from archlab.runtime import structcodec
 from archlab.runtime.wire import DecodeError, Reader, Writer
 
 WIRE_VERSION = 1
@@ -87,12 +91,23 @@ class StatusReply:
         return dict(self.fields)
 
 
-Frame: TypeAlias = Message | Hello | ClientRequest | ClientResponse | StatusRequest | StatusReply
+Frame: TypeAlias = (
+    Message
+    | PaxosMessage
+    | ZabMessage
+    | Hello
+    | ClientRequest
+    | ClientResponse
+    | StatusRequest
+    | StatusReply
+)
 
 # Kinds (one byte after the version).
 _VOTE_REQ, _VOTE_RESP, _APPEND, _APPEND_RESP, _HEARTBEAT, _HEARTBEAT_RESP = range(1, 7)
 _SNAPSHOT, _READ_REQ, _READ_RESP = range(7, 10)
 _HELLO, _CLIENT_REQ, _CLIENT_RESP, _STATUS_REQ, _STATUS_REPLY = range(20, 25)
+#: A Multi-Paxos or Zab message, in :mod:`archlab.runtime.structcodec`'s encoding.
+_CONSENSUS = 30
 
 _ENTRY_HEAD = struct.Struct("<QQBI")  # term, index, kind, data length
 _KINDS = (EntryKind.NORMAL, EntryKind.CONFIG)
@@ -218,6 +233,8 @@ def encode_frame(frame: Frame) -> bytes:
     fast = _FAST_ENCODERS.get(type(frame))
     if fast is not None:
         return fast(frame)
+    if type(frame) in structcodec.MESSAGES:
+        return bytes([WIRE_VERSION, _CONSENSUS]) + structcodec.encode(frame)
     return _encode_generic(frame)
 
 
@@ -249,7 +266,7 @@ def _encode_generic(frame: Frame) -> bytes:  # noqa: PLR0912, PLR0915 - one bran
                 frame.dst,
                 frame.term,
                 frame.index,
-                frame.reject,
+                frame.reject | frame.recovering << 1,
                 frame.hint_index,
                 frame.hint_term,
             )
@@ -277,7 +294,9 @@ def _encode_generic(frame: Frame) -> bytes:  # noqa: PLR0912, PLR0915 - one bran
         w.raw(struct.pack("<QQQQQ", frame.src, frame.dst, frame.term, frame.commit, frame.round))
     elif isinstance(frame, HeartbeatResponse):
         w.u8(_HEARTBEAT_RESP)
-        w.raw(struct.pack("<QQQQ", frame.src, frame.dst, frame.term, frame.round))
+        w.raw(
+            struct.pack("<QQQQB", frame.src, frame.dst, frame.term, frame.round, frame.recovering)
+        )
     elif isinstance(frame, InstallSnapshot):
         w.u8(_SNAPSHOT)
         w.raw(struct.pack("<QQQ", frame.src, frame.dst, frame.term))
@@ -328,6 +347,11 @@ def decode_frame(body: bytes) -> Frame:
                 return fast(body)
             except (struct.error, IndexError):
                 raise DecodeError(f"truncated frame of kind {body[1]}") from None
+        if body[1] == _CONSENSUS:
+            message = structcodec.decode(body, 2)
+            if type(message) not in structcodec.MESSAGES:
+                raise DecodeError(f"a {type(message).__name__} is not a message")
+            return message  # type: ignore[no-any-return]
     r = Reader(body)
     version = r.u8()
     if version != WIRE_VERSION:
@@ -336,6 +360,17 @@ def decode_frame(body: bytes) -> Frame:
     frame = _decode_kind(kind, r)
     r.end()
     return frame
+
+
+def _append_response(
+    src: int, dst: int, term: int, index: int, flags: int, hint_index: int, hint_term: int
+) -> AppendResponse:
+    """Bit 0 of ``flags``: rejected; bit 1: the sender is recovering a lost disk."""
+    if flags > 3:
+        raise DecodeError(f"append response flags {flags}")
+    return AppendResponse(
+        src, dst, term, index, bool(flags & 1), hint_index, hint_term, bool(flags & 2)
+    )
 
 
 def _ids(r: Reader, fmt: str) -> tuple[int, ...]:
@@ -355,8 +390,8 @@ def _decode_kind(kind: int, r: Reader) -> Frame:  # noqa: PLR0911, PLR0912 - one
         entries = tuple(_read_entry(r) for _ in range(count))
         return AppendEntries(src, dst, term, prev_index, prev_term, entries, commit)
     if kind == _APPEND_RESP:
-        src, dst, term, index, reject, hint_index, hint_term = _ids(r, "<QQQQBQQ")
-        return AppendResponse(src, dst, term, index, _flag(reject), hint_index, hint_term)
+        src, dst, term, index, flags, hint_index, hint_term = _ids(r, "<QQQQBQQ")
+        return _append_response(src, dst, term, index, flags, hint_index, hint_term)
     if kind == _VOTE_REQ:
         src, dst, term, last_index, last_term, pre = _ids(r, "<QQQQQB")
         return VoteRequest(src, dst, term, last_index, last_term, _flag(pre))
@@ -366,7 +401,8 @@ def _decode_kind(kind: int, r: Reader) -> Frame:  # noqa: PLR0911, PLR0912 - one
     if kind == _HEARTBEAT:
         return Heartbeat(*_ids(r, "<QQQQQ"))
     if kind == _HEARTBEAT_RESP:
-        return HeartbeatResponse(*_ids(r, "<QQQQ"))
+        src, dst, term, round_, recovering = _ids(r, "<QQQQB")
+        return HeartbeatResponse(src, dst, term, round_, _flag(recovering))
     if kind == _SNAPSHOT:
         src, dst, term = _ids(r, "<QQQ")
         return InstallSnapshot(src, dst, term, _read_snapshot(r))
@@ -384,11 +420,12 @@ def _decode_kind(kind: int, r: Reader) -> Frame:  # noqa: PLR0911, PLR0912 - one
     if kind == _CLIENT_REQ:
         client = _read_client(r)
         request_id = r.u64()
+        data = r.blob()
         try:
-            payload = decode_payload(r.blob())
+            payload = decode_payload(data)
         except MalformedPayloadError as exc:
             raise DecodeError(f"client payload: {exc}") from None
-        return ClientRequest(client, request_id, payload)
+        return ClientRequest(client, request_id, payload, data)
     if kind == _CLIENT_RESP:
         return ClientResponse(r.u64(), _read_reply(r))
     if kind == _STATUS_REQ:
@@ -453,7 +490,7 @@ def _fast_append_response(frame: Any) -> bytes:
         frame.dst,
         frame.term,
         frame.index,
-        frame.reject,
+        frame.reject | frame.recovering << 1,
         frame.hint_index,
         frame.hint_term,
     )
@@ -516,8 +553,8 @@ def _decode_append_response(body: bytes) -> Frame:
     expected = 2 + _APPEND_RESP_BODY.size
     if len(body) > expected:
         raise DecodeError(f"{len(body) - expected} trailing bytes at offset {expected}")
-    src, dst, term, index, reject, hint_index, hint_term = _APPEND_RESP_BODY.unpack_from(body, 2)
-    return AppendResponse(src, dst, term, index, _flag(reject), hint_index, hint_term)
+    src, dst, term, index, flags, hint_index, hint_term = _APPEND_RESP_BODY.unpack_from(body, 2)
+    return _append_response(src, dst, term, index, flags, hint_index, hint_term)
 
 
 _REQUEST_HEAD = struct.Struct("<BBqQI")  # client tag, value tag, client id, request id, length
@@ -536,11 +573,12 @@ def _decode_client_request(body: bytes) -> Frame:
         raise DecodeError(f"truncated: client payload of {size} bytes at offset {start}")
     if end < len(body):
         raise DecodeError(f"{len(body) - end} trailing bytes at offset {end}")
+    data = body[start:]
     try:
-        payload = decode_payload(body[start:])
+        payload = decode_payload(data)
     except MalformedPayloadError as exc:
         raise DecodeError(f"client payload: {exc}") from None
-    return ClientRequest(client, request_id, payload)
+    return ClientRequest(client, request_id, payload, data)
 
 
 def _decode_client_response(body: bytes) -> Frame:

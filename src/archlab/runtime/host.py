@@ -131,7 +131,8 @@ class NodeHost:
             return
         if conn.hello.role == "client":
             if isinstance(item, ClientRequest):
-                self._inbox.append(ClientRequest(conn.tag, item.request_id, item.payload))
+                tagged = ClientRequest(conn.tag, item.request_id, item.payload, item.data)
+                self._inbox.append(tagged)
                 self._wake.set()
             elif isinstance(item, StatusRequest):
                 conn.send(StatusReply(item.request_id, tuple(self.status().items())))

@@ -2,7 +2,8 @@
 
 Opens the node's :class:`~archlab.runtime.filestore.FileStorage` (recovering whatever a
 previous run left), builds the protocol's server over it (:mod:`archlab.runtime.protocols`),
-and hosts it with :class:`~archlab.runtime.host.NodeHost` until SIGTERM or SIGINT. Started by
+and hosts it with :class:`~archlab.runtime.host.NodeHost` until SIGTERM or SIGINT; with
+``--resp-port`` it also serves Redis clients (:mod:`archlab.runtime.resp`). Started by
 ``archlab cluster up`` (:mod:`archlab.runtime.cluster`), which redirects its output to the
 node's log file; a fatal error (corrupt files, a port in use) is one line there and exit 2.
 
@@ -26,6 +27,7 @@ from archlab.errors import ArchlabError, ConfigError
 from archlab.runtime.host import NodeHost
 from archlab.runtime.loop import loop_name, run
 from archlab.runtime.protocols import build_server
+from archlab.runtime.resp import RespServer
 from archlab.runtime.transport import parse_address
 
 
@@ -43,7 +45,14 @@ async def serve(args: argparse.Namespace) -> None:
     addresses = _peers(args.peers)
     if args.id not in addresses:
         raise ConfigError(f"--id {args.id} is not among --peers")
-    built = build_server(args.protocol, args.id, sorted(addresses), args.data_dir, args.durability)
+    built = build_server(
+        args.protocol,
+        args.id,
+        sorted(addresses),
+        args.data_dir,
+        args.durability,
+        expect_state=args.expect_state,
+    )
     host = NodeHost(
         built.server,
         args.id,
@@ -66,11 +75,26 @@ async def serve(args: argparse.Namespace) -> None:
         loop_name(),
         built.recovered,
     )
+    resp: RespServer | None = None
+    if args.resp_port is not None:
+        resp = RespServer(
+            addresses[args.id][0], args.resp_port, addresses, host.status, first=args.id
+        )
+        try:
+            await resp.start()
+        except OSError as exc:
+            await host.stop()
+            raise ConfigError(
+                f"cannot listen for RESP on port {args.resp_port}: {exc.strerror}"
+            ) from None
+        logging.info("node %d speaks RESP on port %d", args.id, args.resp_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if resp is not None:
+        await resp.stop()
     await host.stop()
     built.close()
     logging.info("node %d stopped", args.id)
@@ -84,6 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--durability", default="fsync", choices=["fsync", "none"])
     parser.add_argument("--tick-ms", type=float, default=10.0)
+    parser.add_argument(
+        "--resp-port", type=int, default=None, help="also serve Redis clients (RESP) on this port"
+    )
+    parser.add_argument(
+        "--expect-state",
+        action="store_true",
+        help="the node ran before: an empty --data-dir means its data was lost",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s node" + str(args.id) + " %(message)s"

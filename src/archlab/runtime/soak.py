@@ -8,6 +8,14 @@ when the client gave up without a definite answer (:class:`~archlab.runtime.clie
 or the session was lost. Meanwhile a nemesis SIGKILLs a random node (the leader half of the time),
 leaves it down for a while and starts it again on its data directory. The history is then
 checked with :func:`~archlab.check.linearizability.check_linearizable` and the ``kv`` model.
+
+With ``resp_clients``, unmodified ``redis-py`` clients (:mod:`redis.asyncio`) run GET, SET and
+CAS on keys of their own through the nodes' RESP ports (:mod:`archlab.runtime.resp`), moving to
+another node when theirs is killed, and go into the same history: a ``-TRYAGAIN`` or a broken
+connection is ``info`` (the command may have applied), an answer is ``ok`` or ``fail``. Their
+automatic resend is off: redis-py resends a command that timed out on a new connection, which
+the store sees as a new command (a new session), so it could apply twice — a duplicate a
+history shows as non-linearizable (a first soak with the default resend did).
 """
 
 from __future__ import annotations
@@ -16,11 +24,23 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import (
+    ConnectionError as RedisConnectionError,
+    RedisError,
+    ResponseError,
+    TimeoutError as RedisTimeoutError,
+)
 
 from archlab.check.history import Recorder
 from archlab.consensus.client import (
     Cas,
     KVOperation,
+    Outcome,
     Read,
     Write,
     history_completion,
@@ -79,6 +99,87 @@ async def _client(
         await client.close()
 
 
+def _count(counts: dict[str, int], status: str) -> None:
+    counts[status] = counts.get(status, 0) + 1
+
+
+async def _resp_client(
+    spec: ClusterSpec,
+    process: int,
+    rng: random.Random,
+    keys: list[str],
+    until: float,
+    recorder: Recorder,
+    counts: dict[str, int],
+    op_timeout: float,
+) -> None:
+    """A redis-py client through the RESP ports (see the module docstring)."""
+    nodes = [n for n in spec.nodes if n.resp_port is not None]
+    if not nodes:
+        raise ValueError("resp_clients needs a cluster started with RESP ports")
+    at = process % len(nodes)
+    conn: aioredis.Redis | None = None
+    try:
+        while time.monotonic() < until:
+            if conn is None:
+                node = nodes[at]
+                conn = aioredis.Redis(
+                    host=node.host,
+                    port=node.resp_port or 0,
+                    socket_timeout=op_timeout + 1,
+                    protocol=2,
+                    # No automatic resend: a command resent on a new connection is a new
+                    # command to the store (a new session), so it could apply twice.
+                    retry=Retry(NoBackoff(), 0),
+                )
+            op = _as_text(_random_op(rng, keys))
+            f, key, value = history_invocation(op)
+            recorder.invoke(process, f, value, key=key, time=time.time())
+            status: Outcome
+            result: object
+            try:
+                status, result = await _resp_execute(conn, op)
+            except ResponseError:
+                status, result = "info", value  # TRYAGAIN: no definite answer
+            except (RedisConnectionError, RedisTimeoutError, RedisError, OSError):
+                recorder.info(process, f, value, key=key, time=time.time())
+                _count(counts, "info")
+                await conn.aclose()
+                conn, at = None, (at + 1) % len(nodes)
+                await asyncio.sleep(0.05)
+                continue
+            if status == "info":
+                recorder.info(process, f, value, key=key, time=time.time())
+            else:
+                recorder.complete(process, status, f, result, key=key, time=time.time())
+            _count(counts, status)
+            await asyncio.sleep(rng.uniform(0, 0.01))
+    finally:
+        if conn is not None:
+            await conn.aclose()
+
+
+def _as_text(op: KVOperation) -> KVOperation:
+    """The operation with string values (what a Redis client stores)."""
+    if isinstance(op, Write):
+        return Write(op.key, str(op.value))
+    if isinstance(op, Cas):
+        return Cas(op.key, str(op.expected), str(op.new))
+    return op
+
+
+async def _resp_execute(conn: aioredis.Redis, op: KVOperation) -> tuple[Outcome, object]:
+    if isinstance(op, Read):
+        raw = await conn.get(op.key)
+        return "ok", raw.decode() if isinstance(raw, bytes) else raw
+    if isinstance(op, Write):
+        await conn.set(op.key, str(op.value))
+        return "ok", op.value
+    untyped: Any = conn
+    swapped = await untyped.execute_command("CAS", op.key, str(op.expected), str(op.new))
+    return ("ok" if swapped == 1 else "fail"), [op.expected, op.new]
+
+
 async def _nemesis(
     spec: ClusterSpec,
     rng: random.Random,
@@ -107,6 +208,7 @@ async def run_soak(
     seed: int = 0,
     op_timeout: float = 3.0,
     down: tuple[float, float] = (0.2, 1.5),
+    resp_clients: int = 0,
 ) -> SoakReport:
     """Run the soak against the running cluster ``spec`` (see the module docstring)."""
     rng = random.Random(seed)
@@ -125,6 +227,20 @@ async def run_soak(
             op_timeout,
         )
         for p in range(clients)
+    ]
+    resp_keys = [f"r{i}" for i in range(keys)]
+    tasks += [
+        _resp_client(
+            spec,
+            clients + p,
+            random.Random(rng.random()),
+            resp_keys,
+            until,
+            report.recorder,
+            report.counts,
+            op_timeout,
+        )
+        for p in range(resp_clients)
     ]
     await asyncio.gather(_nemesis(spec, random.Random(rng.random()), until, report, down), *tasks)
     return report

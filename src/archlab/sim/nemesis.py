@@ -1,7 +1,7 @@
 """The nemesis: declarative fault schedules, applied to the hosts, network and clocks.
 
 A :class:`NemesisSpec` says *which* faults and at what rates, the command line's
-``--nemesis partition,crash,pause,loss,dup,reorder,clock-skew[,membership]`` with
+``--nemesis partition,crash,pause,loss,dup,reorder,clock-skew[,wipe][,membership]`` with
 ``--nemesis-interval``, ``--fault-duration`` and the per-fault options. For each fault kind
 the nemesis draws, from its own random stream (``nemesis.<kind>``), a quiet gap (exponential,
 mean ``interval``), then a fault lasting a uniform ``[0.5, 1.5] x duration``, then the next
@@ -22,6 +22,8 @@ What each kind does while active:
 ``reorder``     ... held back and overtaken with probability ``reorder``
 ``clock-skew``  one server's clock jumps by up to ``max_skew`` seconds either way and drifts
                 by up to ``max_drift``; it is resynchronised at the end
+``wipe``        one running server crashes and, at the end, restarts with its disk wiped (a
+                voter that lost its disk), whatever ``restart`` says
 ``membership``  asks the scenario to change the cluster's membership (only scenarios that
                 support it, such as consensus protocols)
 
@@ -44,7 +46,17 @@ from archlab.sim.network import FaultOverlay
 if TYPE_CHECKING:
     from archlab.sim.world import World
 
-FAULT_KINDS = ("partition", "crash", "pause", "loss", "dup", "reorder", "clock-skew", "membership")
+FAULT_KINDS = (
+    "partition",
+    "crash",
+    "pause",
+    "loss",
+    "dup",
+    "reorder",
+    "clock-skew",
+    "wipe",
+    "membership",
+)
 PARTITION_SHAPES = ("isolate", "majority", "one-way", "bridge")
 RestartPolicy = Literal["durable", "volatile", "mixed"]
 RESTART_POLICIES: tuple[RestartPolicy, ...] = ("durable", "volatile", "mixed")
@@ -247,7 +259,7 @@ class Nemesis:
         kind = plan.kind
         if kind == "partition":
             return self._partition(plan, rng, servers)
-        if kind in ("crash", "pause"):
+        if kind in ("crash", "pause", "wipe"):
             running = [a for a in servers if world.hosts[a].status == "up"]
             targets = [t for t in plan.targets if t in running] or (
                 [rng.choice(running)] if running and not plan.targets else []
@@ -258,7 +270,7 @@ class Nemesis:
             if kind == "pause":
                 host.pause()
                 return (host.address,), host.address, host.resume
-            mode = plan.restart or self._restart_mode(rng)
+            mode = "volatile" if kind == "wipe" else plan.restart or self._restart_mode(rng)
             host.crash()
 
             def restart() -> None:

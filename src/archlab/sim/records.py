@@ -23,9 +23,27 @@ import json
 import struct
 import zlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
-from archlab.sim.disk import Disk
+
+class Files(Protocol):
+    """What the records need of a disk: the simulator's :class:`~archlab.sim.disk.Disk`, or
+    the runtime's real directory (:class:`archlab.runtime.filedisk.FileDisk`)."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def create(self, path: str) -> None: ...
+
+    def append(self, path: str, data: bytes) -> int: ...
+
+    def read(self, path: str, offset: int = 0, size: int | None = None) -> bytes: ...
+
+    def replace(self, path: str, data: bytes) -> None: ...
+
+    def size(self, path: str) -> int: ...
+
+    def truncate(self, path: str, size: int) -> None: ...
+
 
 _HEADER = struct.Struct(">II")
 
@@ -65,7 +83,7 @@ def unframe_all(data: bytes) -> tuple[list[bytes], list[int], int]:
 class RecordLog:
     """An append-only log of byte records in one file of a disk."""
 
-    def __init__(self, disk: Disk, path: str) -> None:
+    def __init__(self, disk: Files, path: str) -> None:
         self.disk = disk
         self.path = path
         self._offsets: list[int] = []
@@ -73,7 +91,7 @@ class RecordLog:
         self.recovered_torn_bytes = 0
 
     @classmethod
-    def open(cls, disk: Disk, path: str) -> RecordLog:
+    def open(cls, disk: Files, path: str) -> RecordLog:
         """Open (or create) the log, discarding a torn or corrupt tail left by a crash."""
         log = cls(disk, path)
         if disk.exists(path):
@@ -87,7 +105,7 @@ class RecordLog:
         return log
 
     @classmethod
-    def rewrite(cls, disk: Disk, path: str, payloads: Iterable[bytes]) -> RecordLog:
+    def rewrite(cls, disk: Files, path: str, payloads: Iterable[bytes]) -> RecordLog:
         """Replace the log by one holding exactly ``payloads``, atomically (a new file renamed
         over the old one: after a crash, the old records or the new); returns it opened."""
         disk.replace(path, b"".join(frame(p) for p in payloads))
@@ -119,12 +137,12 @@ class RecordLog:
         del self._records[keep:]
 
 
-def write_state(disk: Disk, path: str, value: Any) -> None:
+def write_state(disk: Files, path: str, value: Any) -> None:
     """Replace the state file ``path`` by ``value`` (JSON), atomically; durable after a sync."""
     disk.replace(path, frame(encode(value)))
 
 
-def read_state(disk: Disk, path: str) -> Any | None:
+def read_state(disk: Files, path: str) -> Any | None:
     """The value in the state file, or None if there is none (never a torn value)."""
     if not disk.exists(path):
         return None

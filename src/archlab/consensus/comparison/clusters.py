@@ -66,7 +66,8 @@ class ClusterSpec:
     def server(self, env: NodeEnv) -> ConsensusServer:
         me = server_id(env.address, env.peers)
         members = frozenset(range(1, len(env.peers) + 1))
-        options = ReplicaOptions(compact_after=self.compact_after)
+        # Every protocol sends reads through the log here: the cost per command compared.
+        options = ReplicaOptions(compact_after=self.compact_after, log_reads=True)
         server: ConsensusServer
         if self.protocol == "raft":
             raft = RaftConfig(

@@ -92,7 +92,9 @@ class Acceptor(NodeCore):
                 self._set_slot(Slot(index, m.ballot, value))
             accepted.append(index)
         self._learn_commit(m)
-        self._send(Accepted(self.id, m.src, m.ballot, tuple(accepted), self.commit, m.commit))
+        self._send(
+            Accepted(self.id, m.src, m.ballot, tuple(accepted), self.commit, m.commit, m.round)
+        )
 
     def _learn_commit(self, m: Accept) -> None:
         """Slots up to the leader's commit index that we accepted in its ballot are chosen."""

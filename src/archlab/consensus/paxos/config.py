@@ -41,9 +41,12 @@ class Flaws:
       goes straight to phase 2: it proposes in every slot from its own knowledge (its own
       accepted values, no-ops in its own holes) without asking a majority what they accepted.
       A value chosen under the previous leader can then be overwritten by a different one.
+    - ``read_without_quorum_check``: a leader serves reads without confirming, by a majority's
+      answers, that it still leads: a deposed leader serves stale reads.
     """
 
     skip_phase1_after_leader_change: bool = False
+    read_without_quorum_check: bool = False
 
     def enabled(self) -> list[str]:
         return [name for name in self.__slots__ if getattr(self, name)]

@@ -36,6 +36,8 @@ class PeerProgress:
     learn_tick: int = 0
     #: False once the peer says it is a learner: it gets no proposals, only chosen values.
     voter: bool = True
+    #: The highest read round it answered in this ballot.
+    round: int = 0
 
 
 class NodeCore:
@@ -83,6 +85,11 @@ class NodeCore:
         self._acks: dict[int, set[int]] = {}
         self._outgoing: list[int] = []
         self._commit_sent = 0
+        #: Read rounds: the latest one asked for, and the latest one sent (ReadIndex).
+        self._read_round = 0
+        self._round_sent = 0
+        #: The highest slot phase 1 of this leadership re-proposed or learned (reads wait for it).
+        self._phase1_top = 0
         self.progress: dict[int, PeerProgress] = {}
         # -- effects not yet handed over --
         self._messages: list[Message] = []

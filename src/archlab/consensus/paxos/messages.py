@@ -88,6 +88,8 @@ class Accept:
     #: ``(slot, value)`` pairs proposed in ``ballot``; empty for a heartbeat.
     entries: tuple[tuple[int, bytes], ...]
     commit: int
+    #: The leader's read round (:mod:`archlab.consensus.readindex`), echoed in the Accepted.
+    round: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,9 @@ class Accepted:
     #: The commit index the Accept carried: a node still below it could not learn every chosen
     #: slot from it (it never accepted their values in this ballot) and needs a Learn.
     leader_commit: int
+    #: The Accept's read round: a majority answering it in the leader's ballot confirms that
+    #: no higher ballot had been promised by a majority when they answered.
+    round: int = 0
 
 
 @dataclass(frozen=True, slots=True)

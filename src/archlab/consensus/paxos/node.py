@@ -115,6 +115,34 @@ class PaxosNode(Acceptor, Proposer):
         self._choose([index])
         return index
 
+    def read_barrier(self) -> tuple[int, int]:
+        """Start a linearizable read without a log round trip: ``(index, round)``.
+
+        Serve the read from the state machine once it has applied ``index`` (the larger of the
+        commit index and the top slot of this leader's phase 1: a write completed before is
+        either one this leader learned chosen, or one chosen under an earlier ballot, which
+        phase 1 found) and
+        :meth:`confirmed_round` has reached ``round`` (a majority answered, in this ballot, an
+        Accept sent after the read arrived: no higher ballot had taken over by then). Raises
+        :class:`ProposalRejected` on a node that is not the leader.
+        """
+        if self.role is not Role.LEADER:
+            raise ProposalRejected("not the leader", self.leader)
+        self._read_round = self._round_sent + 1
+        return max(self.commit, self._phase1_top), self._read_round
+
+    def confirmed_round(self) -> int:
+        """The highest read round a majority of voters answered in this ballot (0: none)."""
+        if self.role is not Role.LEADER:
+            return 0
+        if self.config.flaws.read_without_quorum_check:
+            return self._read_round
+        rounds = sorted(
+            [self._round_sent, *(p.round for p in self.progress.values() if p.voter)],
+            reverse=True,
+        )
+        return rounds[self.quorum - 1] if len(rounds) >= self.quorum else 0
+
     def step(self, message: Message) -> None:
         """Process a message from a peer."""
         m = message

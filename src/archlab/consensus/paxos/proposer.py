@@ -170,6 +170,7 @@ class Proposer(NodeCore):
         self._acks = {}
         self._outgoing = []
         self.next_slot = top + 1
+        self._phase1_top = top
         self._reset_timer()
         self.progress = {
             peer: PeerProgress(last_heard=self._ticks, commit=self._reported_commit(peer, promises))
@@ -211,6 +212,7 @@ class Proposer(NodeCore):
             return
         progress.last_heard = self._ticks
         progress.commit = max(progress.commit, m.commit)
+        progress.round = max(progress.round, m.round)
         for index in m.slots:
             acks = self._acks.get(index)
             if acks is not None:
@@ -240,6 +242,9 @@ class Proposer(NodeCore):
         if self.role is not Role.LEADER:
             self._outgoing.clear()
             return
+        if self._read_round > self._round_sent:  # reads wait for a round: start one now
+            self._round_sent = self._read_round
+            self._heartbeat()
         commit_moved = self.commit > self._commit_sent
         if not self._outgoing and not commit_moved:
             return
@@ -249,11 +254,11 @@ class Proposer(NodeCore):
         batch = self.config.max_batch
         for peer in self.peers:
             if not entries or not self.progress[peer].voter:
-                self._send(Accept(self.id, peer, self.ballot, (), self.commit))
+                self._send(Accept(self.id, peer, self.ballot, (), self.commit, self._round_sent))
                 continue
             for start in range(0, len(entries), batch):
                 chunk = tuple(entries[start : start + batch])
-                self._send(Accept(self.id, peer, self.ballot, chunk, self.commit))
+                self._send(Accept(self.id, peer, self.ballot, chunk, self.commit, self._round_sent))
 
     def _heartbeat(self) -> None:
         """Re-send what each peer has not acknowledged, with the commit index (a peer that
@@ -265,7 +270,7 @@ class Proposer(NodeCore):
             voter = self.progress[peer].voter
             unacked = [i for i in pending if voter and peer not in self._acks[i]][:batch]
             entries = tuple((i, self.slots[i].value) for i in unacked)
-            self._send(Accept(self.id, peer, self.ballot, entries, self.commit))
+            self._send(Accept(self.id, peer, self.ballot, entries, self.commit, self._round_sent))
 
     def _catch_up(self, peer: int) -> None:
         progress = self.progress[peer]

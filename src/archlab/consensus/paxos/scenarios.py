@@ -17,16 +17,27 @@ from archlab.consensus.paxos.simnode import SimPaxos
 from archlab.consensus.replica import ReplicaOptions
 from archlab.consensus.simscenario import (
     KEYS_OPTION,
+    LEADER_FAULTS_OPTION,
+    READS_OPTION,
+    VALUES_OPTION,
     StaticConsensusScenario,
     batching,
     chosen_flaw,
     refuse_unsupported,
 )
+from archlab.errors import ConfigError
 from archlab.sim.scenario import RunConfig, ScenarioOption, register_scenario
 
 __all__ = ["FLAWS", "PaxosScenario", "paxos_settings", "refuse_unsupported"]
 
-FLAWS = {"none": Flaws(), "skip-phase1": Flaws(skip_phase1_after_leader_change=True)}
+FLAWS = {
+    "none": Flaws(),
+    "skip-phase1": Flaws(skip_phase1_after_leader_change=True),
+    "read-without-quorum": Flaws(read_without_quorum_check=True),
+}
+
+#: How reads are served (see :mod:`archlab.consensus.readindex`).
+READ_MODES = ("quorum", "log")
 
 
 def paxos_settings(config: RunConfig) -> SimPaxos:
@@ -41,7 +52,12 @@ def paxos_settings(config: RunConfig) -> SimPaxos:
         max_inflight=256,
         flaws=flaws,
     )
-    options = ReplicaOptions(compact_after=compact_after, check_persist=True)
+    read_mode = str(config.option("read_mode"))
+    if read_mode not in READ_MODES:
+        raise ConfigError(f"--read-mode: {read_mode!r} is not one of {', '.join(READ_MODES)}")
+    options = ReplicaOptions(
+        compact_after=compact_after, check_persist=True, log_reads=read_mode == "log"
+    )
     return SimPaxos(config=paxos, options=options, tick=0.01)
 
 
@@ -59,7 +75,17 @@ class PaxosScenario(StaticConsensusScenario):
         ),
         ScenarioOption("max_batch", 8, "Slots per Accept (and Learn) message."),
         ScenarioOption("compact_after", 64, "Applied slots between two snapshots."),
+        ScenarioOption(
+            "read_mode",
+            "quorum",
+            "How reads are served: quorum (a heartbeat round confirms the leader, no log "
+            "entry) or log (reads go through the log like writes).",
+            choices=READ_MODES,
+        ),
         KEYS_OPTION,
+        VALUES_OPTION,
+        READS_OPTION,
+        LEADER_FAULTS_OPTION,
     )
     examples = (
         "archlab sim paxos --seed 7 --nemesis partition,crash",

@@ -19,7 +19,7 @@ snapshot receives it.
 
 from __future__ import annotations
 
-from archlab.consensus.client import ClientRequest, encode_payload
+from archlab.consensus.client import ClientRequest, Command, Read, encode_payload
 from archlab.consensus.kv import KVStateMachine
 from archlab.consensus.paxos.config import PaxosConfig
 from archlab.consensus.paxos.messages import Message
@@ -28,6 +28,7 @@ from archlab.consensus.paxos.ready import PaxosReady, persist_violations
 from archlab.consensus.paxos.storage import PaxosStorage
 from archlab.consensus.paxos.types import Ballot, Chosen, Role, Snapshot, SoftState
 from archlab.consensus.proposal import ProposalRejected
+from archlab.consensus.readindex import QuorumReads
 from archlab.consensus.replica import PendingRequests, ReplicaOptions, not_leader
 from archlab.consensus.server import Action, Applied, Note, SendMessage, SyncStorage
 from archlab.randomness import RandomSource
@@ -53,6 +54,7 @@ class PaxosServer:
         self.kv: KVStateMachine = self.options.machine(storage.snapshot().data)
         self.node = PaxosNode(config, storage, rng)
         self.pending = PendingRequests(self.options.max_pending)
+        self.reads = QuorumReads()
         self._role = Role.FOLLOWER
 
     @property
@@ -89,6 +91,8 @@ class PaxosServer:
             return
         if not self.pending.admit(request):
             return
+        if self._quorum_read(request):
+            return
         data = encode_payload(request.payload)
         try:
             slot = self.node.propose(data)
@@ -96,6 +100,21 @@ class PaxosServer:
             self.pending.refused(request, refused.leader, self.id)
             return
         self.pending.wait(slot, request, data)
+
+    def _quorum_read(self, request: ClientRequest) -> bool:
+        """Start a read confirmed by a heartbeat round instead of the log (unless
+        ``log_reads``); see :mod:`archlab.consensus.readindex`."""
+        payload = request.payload
+        if self.options.log_reads or not (
+            isinstance(payload, Command) and isinstance(payload.op, Read)
+        ):
+            return False
+        refusal = self.reads.start(
+            self.node, request.client, request.request_id, payload.op.key, self.leadership()
+        )
+        if refusal is not None:
+            self.pending.respond(request.client, request.request_id, refusal)
+        return True
 
     # == outputs =============================================================================
 
@@ -115,6 +134,9 @@ class PaxosServer:
             self._apply(ready)
             node.advance(ready)
             self._maybe_compact()
+        self.reads.serve(
+            self.node, self.kv, self.leadership(), self.pending.respond, self.node.leader
+        )
         return self.pending.take()
 
     def _role_changed(self, soft: SoftState) -> None:

@@ -29,8 +29,7 @@ from collections.abc import Sequence
 from archlab.consensus.paxos.storage import MemoryPaxosStorage
 from archlab.consensus.paxos.types import Ballot, Slot, Snapshot
 from archlab.consensus.simdisk import DiskMirror
-from archlab.sim.disk import Disk
-from archlab.sim.records import RecordLog, read_state, write_state
+from archlab.sim.records import Files, RecordLog, read_state, write_state
 
 MEMBER_FILE = "paxos.member"
 PROMISED_FILE = "paxos.promised"
@@ -55,7 +54,7 @@ class DiskPaxosStorage(DiskMirror[MemoryPaxosStorage]):
     member_file = MEMBER_FILE
 
     @classmethod
-    def open(cls, disk: Disk) -> DiskPaxosStorage:
+    def open(cls, disk: Files) -> DiskPaxosStorage:
         mirror = MemoryPaxosStorage()
         snap = read_state(disk, SNAP_FILE)
         if snap is not None:

@@ -54,11 +54,15 @@ class Flaws:
     - ``reply_before_persisting_vote``: a voter sends its vote before the new term and vote are
       in a persist batch: they are flushed lazily, in the first Ready after its next tick, so a
       crash in between lets it vote twice in one term.
+    - ``trust_wiped_disk``: read by the host, not the node: a node whose disk was wiped rejoins
+      as the voter it was, with an empty log and no memory of its votes (no recovery, see
+      :mod:`archlab.consensus.raft.recovery`).
     """
 
     grant_vote_without_log_check: bool = False
     commit_previous_term_by_counting: bool = False
     reply_before_persisting_vote: bool = False
+    trust_wiped_disk: bool = False
 
     def enabled(self) -> list[str]:
         return [name for name in self.__slots__ if getattr(self, name)]

@@ -39,11 +39,13 @@ class NodeCore:
         storage: Storage,
         rng: RandomSource,
         applied: int | None = None,
+        recovering: bool = False,
     ) -> None:
         """Start (or restart) from what ``storage`` holds.
 
         ``applied`` is the highest index the caller's state machine already reflects (default:
         the snapshot's index, i.e. the caller restores the snapshot and re-applies the rest).
+        ``recovering``: this node was a voter and lost its stable state (see :mod:`.recovery`).
         """
         self.config = config
         self.id = config.id
@@ -63,6 +65,11 @@ class NodeCore:
                 if entry.kind is EntryKind.CONFIG:
                     self.configs.append(entry.index, ConfState.decode(entry.data))
         self.tracker = ProgressTracker(self.configs.latest(), config.max_inflight)
+        #: Lost its disk and not yet re-admitted (:mod:`.recovery`): never votes or campaigns,
+        #: and its acknowledgements count towards no quorum.
+        self.recovering = recovering
+        #: Whether, while recovering, it has held a configuration that makes it a learner.
+        self._demoted = recovering and config.id in self.configs.latest().learners
         self.reads = ReadIndexTracker()
         self.role = Role.FOLLOWER
         self.leader: int | None = None
@@ -127,7 +134,20 @@ class NodeCore:
         self._reset_timers()
 
     def _promotable(self) -> bool:
-        return self.id in self.conf.voters
+        return self.id in self.conf.voters and not self.recovering
+
+    def _note_membership(self) -> None:
+        """A recovering node is re-admitted by its demotion to learner, then its promotion."""
+        if not self.recovering:
+            return
+        if self.id in self.conf.learners:
+            self._demoted = True
+        elif self._demoted and self.id in self.conf.voters:
+            self.recovering = False
+            if self.vote is None:
+                # A leader holds this term: never grant a second vote in it (the vote this
+                # node may have cast in it before losing its disk is forgotten).
+                self.vote = self.leader if self.leader is not None else self.id
 
     def _in_lease(self) -> bool:
         """Whether to ignore a vote request because a leader was heard from recently."""

@@ -65,7 +65,7 @@ class Elections(NodeCore):
         up_to_date = self.config.flaws.grant_vote_without_log_check or self.log.is_up_to_date(
             m.last_index, m.last_term
         )
-        if not (can_vote and up_to_date):
+        if self.recovering or not (can_vote and up_to_date):
             self._send(VoteResponse(self.id, m.src, self.term, False, m.pre_vote))
             return
         if m.pre_vote:

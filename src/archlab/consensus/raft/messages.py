@@ -13,7 +13,8 @@ serialise them freely.
   term, so the leader skips a whole term per round trip instead of one entry.
 - :class:`Heartbeat` / :class:`HeartbeatResponse`: leadership assertion and commit propagation;
   ``round`` numbers them, and a quorum acknowledging a round confirms leadership for ReadIndex
-  and starts a lease.
+  and starts a lease. Both responses say whether their sender is *recovering* (it lost its
+  disk, :mod:`.recovery`): such an acknowledgement counts towards no quorum.
 - :class:`InstallSnapshot`: the whole snapshot for a follower behind the compaction point (the
   reply is an :class:`AppendResponse` for the snapshot's index).
 - :class:`ReadIndexRequest` / :class:`ReadIndexResponse`: a follower forwarding a ReadIndex
@@ -73,6 +74,8 @@ class AppendResponse:
     reject: bool = False
     hint_index: int = 0
     hint_term: int = 0
+    #: The sender lost its stable state and has not been re-admitted: see :mod:`.recovery`.
+    recovering: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,8 @@ class HeartbeatResponse:
     dst: int
     term: int
     round: int
+    #: As in :class:`AppendResponse`: this acknowledgement counts towards no quorum.
+    recovering: bool = False
 
 
 @dataclass(frozen=True, slots=True)

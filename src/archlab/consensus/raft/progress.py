@@ -53,6 +53,8 @@ class Progress:
     #: The leader's tick at which it last heard from this member (check-quorum, snapshots).
     last_heard: int = 0
     is_learner: bool = False
+    #: The member said it lost its disk and awaits re-admission: its match counts for no quorum.
+    recovering: bool = False
     max_inflight: int = 256
     #: Last index of each unacknowledged AppendEntries in REPLICATE.
     inflight: deque[int] = field(default_factory=deque)
@@ -175,7 +177,10 @@ class ProgressTracker:
         voters = self.conf.voters
         if not voters:
             return 0
-        matches = sorted((self.progress[v].match for v in voters), reverse=True)
+        matches = sorted(
+            (0 if self.progress[v].recovering else self.progress[v].match for v in voters),
+            reverse=True,
+        )
         return matches[self.conf.quorum - 1]
 
     def vote_result(self, votes: dict[int, bool]) -> VoteResult:

@@ -27,7 +27,7 @@ from archlab.consensus.raft.messages import (
     ReadIndexRequest,
     ReadIndexResponse,
 )
-from archlab.consensus.raft.progress import ProgressState
+from archlab.consensus.raft.progress import Progress, ProgressState
 from archlab.consensus.raft.storage import CompactedError
 from archlab.consensus.raft.types import ConfState, Entry, EntryKind, ReadState, Role
 
@@ -50,29 +50,38 @@ class Replication(NodeCore):
 
     def _handle_append(self, m: AppendEntries) -> None:
         if m.prev_index < self.log.committed:
-            self._send(AppendResponse(self.id, m.src, self.term, self.log.committed))
+            self._ack(m.src, self.log.committed)
             return
         result = self.log.maybe_append(m.prev_index, m.prev_term, m.commit, m.entries)
         if result is None:
             probe = min(m.prev_index, self.log.last_index())
             hint_index, hint_term = self.log.find_conflict_by_term(probe, m.prev_term)
             self._send(
-                AppendResponse(self.id, m.src, self.term, m.prev_index, True, hint_index, hint_term)
+                AppendResponse(
+                    self.id,
+                    m.src,
+                    self.term,
+                    m.prev_index,
+                    True,
+                    hint_index,
+                    hint_term,
+                    self.recovering,
+                )
             )
             return
         last_new, written = result
         if written:
             self._log_rewritten(written)
-        self._send(AppendResponse(self.id, m.src, self.term, last_new))
+        self._ack(m.src, last_new)
 
     def _handle_heartbeat(self, m: Heartbeat) -> None:
         self.log.commit_to(min(m.commit, self.log.last_index()))
-        self._send(HeartbeatResponse(self.id, m.src, self.term, m.round))
+        self._send(HeartbeatResponse(self.id, m.src, self.term, m.round, self.recovering))
 
     def _handle_snapshot(self, m: InstallSnapshot) -> None:
         snapshot = m.snapshot
         if snapshot.index <= self.log.committed:
-            self._send(AppendResponse(self.id, m.src, self.term, self.log.committed))
+            self._ack(m.src, self.log.committed)
             return
         if self.log.match_term(snapshot.index, snapshot.term):
             # We already hold the snapshot's last entry: just learn it is committed.
@@ -81,7 +90,10 @@ class Replication(NodeCore):
             self.log.restore(snapshot)
             self.configs.reset(snapshot.index, snapshot.metadata.conf)
             self._conf_changed()
-        self._send(AppendResponse(self.id, m.src, self.term, snapshot.index))
+        self._ack(m.src, snapshot.index)
+
+    def _ack(self, leader: int, index: int) -> None:
+        self._send(AppendResponse(self.id, leader, self.term, index, recovering=self.recovering))
 
     def _log_rewritten(self, written: list[Entry]) -> None:
         """Entries from ``written[0].index`` on replaced our suffix: redo its configurations."""
@@ -152,6 +164,7 @@ class Replication(NodeCore):
         self._maybe_commit()
 
     def _conf_changed(self) -> None:
+        self._note_membership()
         conf = self.conf
         if self.role is not Role.LEADER:
             self.tracker.conf = conf
@@ -199,6 +212,9 @@ class Replication(NodeCore):
         if progress is None:
             return
         progress.last_heard = self._ticks
+        regressed = m.reject and m.index <= progress.match
+        if self._lost_its_log(m.src, progress, m.recovering, regressed):
+            return
         if m.reject:
             probe = m.hint_index
             if m.hint_term > 0:
@@ -225,13 +241,30 @@ class Replication(NodeCore):
         if progress is None:
             return
         progress.last_heard = self._ticks
+        if self._lost_its_log(m.src, progress, m.recovering, False):
+            return
         progress.probe_sent = False
         if progress.state is ProgressState.REPLICATE and progress.is_paused():
             progress.free_one_inflight()
         if progress.match < self.log.last_index():
             self._send_append(m.src)
-        self.reads.ack(m.src, m.round)
-        self._release_reads()
+        if not m.recovering:  # it may have forgotten a newer term: no proof of leadership
+            self.reads.ack(m.src, m.round)
+            self._release_reads()
+
+    def _lost_its_log(
+        self, peer: int, progress: Progress, recovering: bool, regressed: bool
+    ) -> bool:
+        """Note whether a member is recovering a lost disk; if it just said so (or rejected
+        below what it had acknowledged), its log is gone: probe it again from the start."""
+        news = recovering and not progress.recovering
+        progress.recovering = recovering
+        if not (news or (recovering and regressed)):
+            return False
+        progress.match = 0
+        progress.become_probe()
+        self._send_append(peer)
+        return True
 
     def _maybe_commit(self) -> bool:
         index = self.tracker.committed_index()

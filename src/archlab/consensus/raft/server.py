@@ -41,6 +41,10 @@ After each Ready the server persists through its :class:`~archlab.consensus.raft
 ``compact_after`` applied entries sit above the stored snapshot it stores a snapshot of the state
 machine in their place (``storage.compact``); a follower that falls behind it is sent the
 snapshot (InstallSnapshot), which the server installs by restoring the state machine from it.
+
+A server built with a ``recovery`` mark that says its node lost its disk starts that node in
+recovery; as the leader, a server re-admits recovering members by demotion and promotion
+(:mod:`archlab.consensus.raft.recovery`).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from archlab.consensus.client import (
     ClientRequest,
     ClientResponse,
     Command,
+    Payload,
     Read,
     Reply,
     encode_payload,
@@ -62,6 +67,7 @@ from archlab.consensus.raft.membership import ConfChange
 from archlab.consensus.raft.messages import Message
 from archlab.consensus.raft.node import RaftNode, Status
 from archlab.consensus.raft.ready import Ready, persist_violations
+from archlab.consensus.raft.recovery import RecoveryMark, repair
 from archlab.consensus.raft.storage import DurableStorage
 from archlab.consensus.raft.types import Entry, EntryKind, ReadState, Role, Snapshot, SoftState
 from archlab.consensus.server import Action, Applied, Note, Respond, SendMessage, SyncStorage
@@ -104,6 +110,8 @@ class _Proposal:
     term: int
     client: int | str
     request_id: int
+    #: The command, decoded: applied as it is when its entry commits in this term.
+    payload: Payload
 
 
 @dataclass(slots=True)
@@ -128,12 +136,15 @@ class RaftServer:
         storage: DurableStorage,
         rng: RandomSource,
         options: ServerOptions | None = None,
+        recovery: RecoveryMark | None = None,
     ) -> None:
         self.options = options or ServerOptions()
         self.storage = storage
+        self._recovery = recovery
         snapshot = storage.snapshot()
         self.kv = self._machine(snapshot)
-        self.node = RaftNode(config, storage, rng)
+        recovering = recovery is not None and recovery.recovering
+        self.node = RaftNode(config, storage, rng, recovering=recovering)
         self._nonce = rng.getrandbits(64).to_bytes(8, "big")
         self._next_read = 0
         self._proposals: dict[int, _Proposal] = {}
@@ -214,14 +225,16 @@ class RaftServer:
             self._read(request, payload.op.key)
             return
         try:
-            index = self.node.propose(encode_payload(payload))
+            index = self.node.propose(request.data or encode_payload(payload))
         except ProposalRejected as refused:
             self._respond(request.client, request.request_id, self._not_leader(refused.leader))
             return
         earlier = self._proposals.get(index)
         if earlier is not None:  # an attempt from an earlier term whose entry was replaced
             self._respond(earlier.client, earlier.request_id, RETRY)
-        self._proposals[index] = _Proposal(self.node.term, request.client, request.request_id)
+        self._proposals[index] = _Proposal(
+            self.node.term, request.client, request.request_id, payload
+        )
         self._in_progress.add(key)
 
     def _read(self, request: ClientRequest, key: str) -> None:
@@ -245,7 +258,7 @@ class RaftServer:
             self.storage.persist(ready.hard_state, ready.entries, ready.snapshot)
             if self.options.check_persist:
                 self._check_persist(ready)
-            if ready.must_sync:
+            if self._recovered() or ready.must_sync:
                 self._outbox.append(SyncStorage())
             if ready.soft_state is not None:
                 self._role_changed(ready.soft_state)
@@ -259,8 +272,29 @@ class RaftServer:
             node.advance(ready)
             self._serve_reads()
             self._maybe_compact()
+            self._repair_membership()
         actions, self._outbox = self._outbox, []
         return actions
+
+    def _recovered(self) -> bool:
+        """Clear the recovery mark once the node left recovery (synced with its new vote)."""
+        mark = self._recovery
+        if mark is None or not mark.recovering or self.node.recovering:
+            return False
+        mark.recovered()
+        self._outbox.append(Note("re-admitted as a voter after losing its disk"))
+        return True
+
+    def _repair_membership(self) -> None:
+        """As the leader, demote or promote a member recovering a lost disk (``recovery``)."""
+        change = repair(self.node)
+        if change is None:
+            return
+        try:
+            self.node.propose_conf_change(change)
+        except ProposalRejected:
+            return
+        self._outbox.append(Note(f"membership: {change.kind.value} {change.node} (lost disk)"))
 
     def _check_persist(self, ready: Ready) -> None:
         problems = persist_violations(ready, self.storage)
@@ -302,7 +336,11 @@ class RaftServer:
             kind = "noop"
         else:
             kind = "command"
-            reply = self.kv.apply(entry.index, entry.data)
+            mine = self._proposals.get(entry.index)
+            if mine is not None and mine.term == entry.term:
+                reply = self.kv.apply_decoded(entry.index, mine.payload)  # decoded already
+            else:
+                reply = self.kv.apply(entry.index, entry.data)
         self._outbox.append(Applied(entry.index, entry.term, kind, entry.data))
         proposal = self._proposals.pop(entry.index, None)
         if proposal is not None:

@@ -6,8 +6,11 @@
 ``tick`` seconds of the host's clock by a :class:`~archlab.consensus.simhost.ServerNode`. The
 first ``voters`` hosts are the founding members (their disks are bootstrapped with the initial
 configuration); further hosts boot with empty disks and wait, as non-members, to be added by a
-membership change. A host whose disk was wiped (a volatile restart) comes back the same way:
-Raft's safety assumes stable storage, and a wiped voter is a new, empty server.
+membership change. Every host's disk is provisioned with a recovery mark; a host whose disk was
+wiped (a volatile restart) finds none, so its node starts *recovering*: it refuses to vote and
+is re-admitted by demotion to learner and promotion (:mod:`archlab.consensus.raft.recovery`).
+With the ``trust_wiped_disk`` flaw it rejoins as if nothing had happened, as an empty voter:
+the broken variant that the wiped-disk sweep catches.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from archlab.consensus.raft.config import RaftConfig
 from archlab.consensus.raft.server import RaftServer, ServerOptions
-from archlab.consensus.raft.simstorage import DiskStorage
+from archlab.consensus.raft.simstorage import DiskRecoveryMark, DiskStorage
 from archlab.consensus.raft.types import ConfState
 from archlab.consensus.simhost import RunObserver, ServerNode, TickClock, server_id
 from archlab.sim.disk import Disk
@@ -43,7 +46,8 @@ class SimRaft:
         return 2 * self.config.timeout_range[1] + 2
 
     def bootstrap(self, address: Address, servers: tuple[Address, ...], disk: Disk) -> None:
-        """Install the initial configuration on the founding members' disks."""
+        """Provision every disk; install the initial configuration on the founding members'."""
+        DiskRecoveryMark.provision(disk)
         if server_id(address, servers) <= self.voters:
             DiskStorage.bootstrap(disk, ConfState.of(list(range(1, self.voters + 1))))
 
@@ -53,7 +57,8 @@ class SimRaft:
         def build(env: NodeEnv) -> ServerNode:
             storage = DiskStorage.open(env.disk)
             config = replace(self.config, id=server_id(env.address, env.peers))
-            server = RaftServer(config, storage, env.rng, self.options)
+            mark = None if config.flaws.trust_wiped_disk else DiskRecoveryMark.open(env.disk)
+            server = RaftServer(config, storage, env.rng, self.options, mark)
             return ServerNode(env, server, TickClock(self.tick, self.max_catch_up), observer)
 
         return build

@@ -8,7 +8,10 @@
 - ``raft.snap``: the latest snapshot (index, term, configuration, state machine bytes), replaced
   atomically;
 - ``raft.log``: the entries after the snapshot, one checksummed frame each
-  (:class:`~archlab.sim.records.RecordLog`); truncating a conflicting suffix cuts the file.
+  (:class:`~archlab.sim.records.RecordLog`); truncating a conflicting suffix cuts the file;
+- ``raft.recovery``: the :class:`DiskRecoveryMark`, written when the disk is provisioned (the
+  world's bootstrap, for every host): a disk without it was wiped, and its node starts in
+  recovery (:mod:`archlab.consensus.raft.recovery`) until the cluster re-admits it.
 
 Writes go to the disk at once but are volatile until the host syncs it (the ``Sync`` effect
 the server's :class:`~archlab.consensus.server.SyncStorage` action becomes), so a crash loses
@@ -43,6 +46,7 @@ from archlab.sim.records import RecordLog, read_state, write_state
 HARD_FILE = "raft.hard"
 SNAP_FILE = "raft.snap"
 LOG_FILE = "raft.log"
+RECOVERY_FILE = "raft.recovery"
 
 _HEADER = struct.Struct(">QQB")
 _KIND_CODES = {EntryKind.NORMAL: 0, EntryKind.CONFIG: 1}
@@ -182,3 +186,33 @@ class DiskStorage:
     def _write_snapshot_and_log(self, snapshot: Snapshot, entries: list[Entry]) -> None:
         write_state(self.disk, SNAP_FILE, _snapshot_to_json(snapshot))
         self._log = RecordLog.rewrite(self.disk, LOG_FILE, (encode_entry(e) for e in entries))
+
+
+class DiskRecoveryMark:
+    """The recovery mark on a simulated disk (see :mod:`archlab.consensus.raft.recovery`)."""
+
+    def __init__(self, disk: Disk, recovering: bool) -> None:
+        self.disk = disk
+        self._recovering = recovering
+
+    @staticmethod
+    def provision(disk: Disk) -> None:
+        """A new disk: its node has lost nothing."""
+        write_state(disk, RECOVERY_FILE, {"recovering": False})
+
+    @classmethod
+    def open(cls, disk: Disk) -> DiskRecoveryMark:
+        """Read the mark; a disk without one was wiped, so mark it recovering."""
+        body = read_state(disk, RECOVERY_FILE)
+        if body is not None:
+            return cls(disk, bool(body["recovering"]))
+        write_state(disk, RECOVERY_FILE, {"recovering": True})
+        return cls(disk, True)
+
+    @property
+    def recovering(self) -> bool:
+        return self._recovering
+
+    def recovered(self) -> None:
+        self._recovering = False
+        write_state(self.disk, RECOVERY_FILE, {"recovering": False})

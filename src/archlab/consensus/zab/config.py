@@ -31,9 +31,12 @@ class Flaws:
       A follower that lacked a committed transaction then delivers the new primary's
       proposals without it, and one holding an uncommitted transaction of a dead primary
       delivers it: primary order, and agreement, are lost.
+    - ``read_without_quorum_check``: a leader serves reads without confirming, by a quorum's
+      acknowledgements, that it still leads: a deposed leader serves stale reads.
     """
 
     skip_synchronization: bool = False
+    read_without_quorum_check: bool = False
 
     def enabled(self) -> list[str]:
         return [name for name in self.__slots__ if getattr(self, name)]

@@ -50,6 +50,8 @@ class FollowerView:
     resend_tick: int = -1
     #: False for an observer: synchronized and sent everything, counted in no quorum.
     voter: bool = True
+    #: The highest read round it acknowledged in this epoch.
+    round: int = 0
 
 
 @dataclass
@@ -117,6 +119,9 @@ class NodeCore:
         self.commit_zxid = self.history.snapshot.zxid
         self._commit_sent = self.commit_zxid
         self._outgoing: list[Txn] = []
+        #: Read rounds: the latest one asked for, and the latest one sent (ReadIndex).
+        self._read_round = 0
+        self._round_sent = 0
         #: Zxid of the last transaction of the initial history (established once committed).
         self._initial_last = ZERO
         # Effects not handed over yet.

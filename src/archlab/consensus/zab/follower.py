@@ -194,4 +194,5 @@ class Follower(NodeCore):
             return
         if self.phase is Phase.BROADCAST:
             self._commit_upto(m.commit)
-            self._send(Ack(self.id, m.src, self.epoch, self.history.last_zxid))
+            last = self.history.last_zxid
+            self._send(Ack(self.id, m.src, self.epoch, last, round=m.round))

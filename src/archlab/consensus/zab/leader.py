@@ -217,6 +217,7 @@ class Leader(NodeCore):
         view.last_heard = self._ticks
         view.synced = True
         view.acked = max(view.acked, m.zxid)
+        view.round = max(view.round, m.round)
         self._maybe_commit()
         if m.gap and self._ticks != view.resend_tick:
             self._resend(m.src, view)
@@ -300,13 +301,18 @@ class Leader(NodeCore):
                 if view.acked < last:
                     self._resend(follower, view)
                 else:
-                    self._send(Ping(self.id, follower, self.epoch, self.commit_zxid))
+                    self._ping(follower)
 
     def _flush(self) -> None:
         """Send the proposals and the commit made since the last Ready, one batch per follower."""
         if self.state is not ServerState.LEADING:
             self._outgoing.clear()
             return
+        if self._read_round > self._round_sent:  # reads wait for a round: start one now
+            self._round_sent = self._read_round
+            for follower, view in self.followers.items():
+                if view.synced:
+                    self._ping(follower)
         outgoing, self._outgoing = self._outgoing, []
         commit_moved = self.commit_zxid > self._commit_sent
         self._commit_sent = self.commit_zxid
@@ -327,6 +333,9 @@ class Leader(NodeCore):
             for follower in targets:
                 if self.followers[follower].synced:
                     self._send(Commit(self.id, follower, self.epoch, self.commit_zxid))
+
+    def _ping(self, follower: int) -> None:
+        self._send(Ping(self.id, follower, self.epoch, self.commit_zxid, self._round_sent))
 
     def _propose(self, data: bytes) -> tuple[int, Zxid]:
         txn = Txn(self._next_zxid(), data)

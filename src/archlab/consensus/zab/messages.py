@@ -119,6 +119,8 @@ class Ack:
     epoch: int
     zxid: Zxid
     gap: bool = False
+    #: The Ping's read round, echoed (:meth:`archlab.consensus.zab.ZabNode.read_barrier`).
+    round: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,8 @@ class Ping:
     dst: int
     epoch: int
     commit: Zxid
+    #: The leader's read round: a quorum acknowledging it in this epoch confirms the leader.
+    round: int = 0
 
 
 Message: TypeAlias = (

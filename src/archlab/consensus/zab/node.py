@@ -115,6 +115,37 @@ class ZabNode(Election, Follower, Leader):
             raise ProposalRejected("too many proposals in flight", self.id)
         return self._propose(data)
 
+    def read_barrier(self) -> tuple[int, int]:
+        """Start a linearizable read without a log round trip: ``(position, round)``.
+
+        Serve it once the state machine has applied ``position`` (the leader's committed
+        prefix: established, it has committed its initial history, which holds every
+        transaction committed before its epoch, and it answered its own writes once committed)
+        and :meth:`confirmed_round` has reached ``round`` (a quorum acknowledged, in this epoch,
+        a Ping sent after the read arrived: none of them had moved to a newer epoch). Raises
+        :class:`ProposalRejected` unless this node is an established leader.
+        """
+        if not self.established:
+            hint = self.leader if self.leader != self.id else None
+            raise ProposalRejected(f"not an established leader ({self.phase.value})", hint)
+        self._read_round = self._round_sent + 1
+        return self.committed, self._read_round
+
+    def confirmed_round(self) -> int:
+        """The highest read round a quorum acknowledged in this epoch (0: none)."""
+        if not self.established:
+            return 0
+        if self.config.flaws.read_without_quorum_check:
+            return self._read_round
+        rounds = sorted(
+            [
+                self._round_sent,
+                *(v.round for v in self.followers.values() if v.synced and v.voter),
+            ],
+            reverse=True,
+        )
+        return rounds[self.quorum - 1] if len(rounds) >= self.quorum else 0
+
     def step(self, message: Message) -> None:
         m = message
         if m.dst != self.id:

@@ -114,7 +114,7 @@ def run_once(
         max_batch=8,
         flaws=Flaws(skip_synchronization=flawed),
     )
-    settings = SimZab(config=config, options=ReplicaOptions(compact_after=64))
+    settings = SimZab(config=config, options=ReplicaOptions(compact_after=64, log_reads=True))
     world = World(
         seed=seed,
         node_factory=settings.factory(observer, order),

@@ -17,15 +17,26 @@ from __future__ import annotations
 from archlab.consensus.replica import ReplicaOptions
 from archlab.consensus.simscenario import (
     KEYS_OPTION,
+    LEADER_FAULTS_OPTION,
+    READS_OPTION,
+    VALUES_OPTION,
     StaticConsensusScenario,
     batching,
     chosen_flaw,
 )
 from archlab.consensus.zab.config import Flaws, ZabConfig
 from archlab.consensus.zab.simnode import SimZab
+from archlab.errors import ConfigError
 from archlab.sim.scenario import RunConfig, ScenarioOption, register_scenario
 
-FLAWS = {"none": Flaws(), "skip-sync": Flaws(skip_synchronization=True)}
+FLAWS = {
+    "none": Flaws(),
+    "skip-sync": Flaws(skip_synchronization=True),
+    "read-without-quorum": Flaws(read_without_quorum_check=True),
+}
+
+#: How reads are served (see :mod:`archlab.consensus.readindex`).
+READ_MODES = ("quorum", "log")
 
 
 def zab_settings(config: RunConfig) -> SimZab:
@@ -41,7 +52,12 @@ def zab_settings(config: RunConfig) -> SimZab:
         max_inflight=256,
         flaws=flaws,
     )
-    options = ReplicaOptions(compact_after=compact_after, check_persist=True)
+    read_mode = str(config.option("read_mode"))
+    if read_mode not in READ_MODES:
+        raise ConfigError(f"--read-mode: {read_mode!r} is not one of {', '.join(READ_MODES)}")
+    options = ReplicaOptions(
+        compact_after=compact_after, check_persist=True, log_reads=read_mode == "log"
+    )
     return SimZab(config=zab, options=options, tick=0.01)
 
 
@@ -59,7 +75,17 @@ class ZabScenario(StaticConsensusScenario):
         ),
         ScenarioOption("max_batch", 8, "Transactions per Proposal message."),
         ScenarioOption("compact_after", 64, "Delivered transactions between two snapshots."),
+        ScenarioOption(
+            "read_mode",
+            "quorum",
+            "How reads are served: quorum (a heartbeat round confirms the leader, no log "
+            "entry) or log (reads go through the log like writes).",
+            choices=READ_MODES,
+        ),
         KEYS_OPTION,
+        VALUES_OPTION,
+        READS_OPTION,
+        LEADER_FAULTS_OPTION,
     )
     examples = (
         "archlab sim zab --seed 7 --nemesis partition,crash",

@@ -21,9 +21,10 @@ each snapshot it installs, and where it restarts from.
 
 from __future__ import annotations
 
-from archlab.consensus.client import ClientRequest, encode_payload
+from archlab.consensus.client import ClientRequest, Command, Read, encode_payload
 from archlab.consensus.kv import KVStateMachine
 from archlab.consensus.proposal import ProposalRejected
+from archlab.consensus.readindex import QuorumReads
 from archlab.consensus.replica import PendingRequests, ReplicaOptions, not_leader
 from archlab.consensus.server import Action, Applied, Note, SendMessage, SyncStorage
 from archlab.consensus.zab.config import ZabConfig
@@ -58,6 +59,7 @@ class ZabServer:
             if snapshot.length:
                 order.installed(config.id, snapshot.segments)
         self.pending = PendingRequests(self.options.max_pending)
+        self.reads = QuorumReads()
         self._established = False
 
     @property
@@ -93,6 +95,8 @@ class ZabServer:
             return
         if not self.pending.admit(request):
             return
+        if self._quorum_read(request):
+            return
         data = encode_payload(request.payload)
         try:
             position, zxid = self.node.propose(data)
@@ -102,6 +106,21 @@ class ZabServer:
         if self.order is not None:
             self.order.broadcast(self.id, zxid)
         self.pending.wait(position, request, data)
+
+    def _quorum_read(self, request: ClientRequest) -> bool:
+        """Start a read confirmed by a heartbeat round instead of the log (unless
+        ``log_reads``); see :mod:`archlab.consensus.readindex`."""
+        payload = request.payload
+        if self.options.log_reads or not (
+            isinstance(payload, Command) and isinstance(payload.op, Read)
+        ):
+            return False
+        refusal = self.reads.start(
+            self.node, request.client, request.request_id, payload.op.key, self.leadership()
+        )
+        if refusal is not None:
+            self.pending.respond(request.client, request.request_id, refusal)
+        return True
 
     # == outputs =============================================================================
 
@@ -121,6 +140,9 @@ class ZabServer:
             self._apply(ready)
             node.advance(ready)
             self._maybe_compact()
+        self.reads.serve(
+            self.node, self.kv, self.leadership(), self.pending.respond, self.node.leader
+        )
         return self.pending.take()
 
     def _state_changed(self, soft: SoftState) -> None:

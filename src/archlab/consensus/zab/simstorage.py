@@ -27,8 +27,7 @@ from archlab.consensus.simdisk import DiskMirror
 from archlab.consensus.zab.storage import MemoryZabStorage
 from archlab.consensus.zab.types import HardState, Snapshot, Txn, Zxid
 from archlab.errors import ArchlabError
-from archlab.sim.disk import Disk
-from archlab.sim.records import RecordLog, read_state, write_state
+from archlab.sim.records import Files, RecordLog, read_state, write_state
 
 MEMBER_FILE = "zab.member"
 EPOCHS_FILE = "zab.epochs"
@@ -71,7 +70,7 @@ class DiskZabStorage(DiskMirror[MemoryZabStorage]):
     member_file = MEMBER_FILE
 
     @classmethod
-    def open(cls, disk: Disk) -> DiskZabStorage:
+    def open(cls, disk: Files) -> DiskZabStorage:
         mirror = MemoryZabStorage()
         snap = read_state(disk, SNAP_FILE)
         snapshot = _snapshot_from_json(snap) if snap is not None else None
