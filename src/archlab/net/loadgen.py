@@ -216,7 +216,8 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     with contextlib.suppress(ImportError):
         import uvloop
 
-        return uvloop.new_event_loop()
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
     return asyncio.new_event_loop()
 
 
