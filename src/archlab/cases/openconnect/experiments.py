@@ -23,7 +23,12 @@ from archlab.lab import (
 
 #: Push must take a clear share of the peak off the backbone: 20% is above the few-percent
 #: spread between seeds of this simulation.
-PEAK_CUT = Threshold(1.2, "x", "codex 10.3: off-peak push keeps the backbone out of the peak")
+PEAK_CUT = Threshold(
+    1.2,
+    "x",
+    "codex 10.3 (off-peak push keeps the backbone out of the peak) made a number: 20% less "
+    "peak upstream, above the few-percent spread between this simulation's seeds",
+)
 #: At or below parity, pushing predictions buys nothing at peak over caching on demand.
 PARITY = Threshold(1.0, "x", "push no better than pull at peak")
 
