@@ -89,21 +89,15 @@ def test_the_loop_keeps_reading_while_a_sync_runs() -> None:
     log: list[str] = []
     host = _host([SyncStorage(), SendMessage(2, Heartbeat(1, 2, 1, 0, 1))], log, 0.2)
 
-    async def go() -> float:
-        ticker_ran = 0.0
-
+    async def go() -> None:
         async def other_work() -> None:
-            nonlocal ticker_ran
-            await asyncio.sleep(0.05)
-            ticker_ran = time.monotonic()
+            await asyncio.sleep(0.05)  # a quarter of the 0.2 s sync
             log.append("other")
 
-        started = time.monotonic()
         await asyncio.gather(host._execute(host.server.drain()), other_work())
-        return ticker_ran - started
 
-    ran_after = asyncio.run(go())
-    assert ran_after < 0.15
+    asyncio.run(go())
+    # the other task ran during the sync, not after it: the loop was not blocked
     assert log.index("other") < log.index("sync-done") < log.index("peer2:Heartbeat")
 
 
