@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -40,11 +41,13 @@ SWEEP = [
 def local_ray() -> Iterator[Any]:
     """One local Ray on two CPUs for the module; RayWorkers joins it and leaves it running."""
     ray = pytest.importorskip("ray")
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init replaces it; later tests fork
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         yield ray
     finally:
         ray.shutdown()
+        signal.signal(signal.SIGTERM, sigterm)
 
 
 def _plain(report: Any) -> dict[str, Any]:

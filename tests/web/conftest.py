@@ -47,9 +47,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Chromium driven by Playwright; skipped, with the reason, where it cannot start."""
+    """Chromium driven by Playwright; skipped, with the reason, where it cannot start.
+
+    Module-scoped: Playwright's sync API keeps an event loop running on the main thread while
+    it is open, so a session-long browser would break every later test that runs a loop of
+    its own ("Cannot run the event loop while another loop is running") in any order but
+    the default one."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if shutil.which(CHROMIUM) is None:
         pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium)")

@@ -24,7 +24,8 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterSpec]:
     try:
         yield spec
     finally:
-        stop_cluster(spec, wipe=True)
+        # the page restarted a node: its new pid is in the cluster file, not in `spec`
+        stop_cluster(ClusterSpec.load(spec.directory), wipe=True)
 
 
 def test_the_page_kills_and_restarts_the_leader_and_writes_through_the_cluster(

@@ -23,6 +23,7 @@ results returned in codex order as they finish.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,7 @@ class RayWorkers:
         self.cpus = self.jobs
         self._ray: Any = None
         self._started = False
+        self._sigterm: Any = None
 
     def __enter__(self) -> RayWorkers:
         ray = self._ray = require_ray()
@@ -82,6 +84,8 @@ class RayWorkers:
                 kwargs["address"] = self.address
             else:
                 kwargs["num_cpus"] = self.jobs  # its workers inherit this process's environment
+            # ray.init installs a SIGTERM handler of its own: put the caller's back on exit
+            self._sigterm = signal.getsignal(signal.SIGTERM)
             try:
                 ray.init(**kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -95,6 +99,7 @@ class RayWorkers:
         if self._started and self._ray is not None:
             self._ray.shutdown()
             self._started = False
+            signal.signal(signal.SIGTERM, self._sigterm)
 
     def sweep(self, scenario: str, configs: Sequence[RunConfig]) -> Iterator[RunReport]:
         """Run every config as Ray tasks; yield the reports in the order of ``configs``."""

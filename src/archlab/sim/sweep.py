@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -25,6 +26,13 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _default_sigterm() -> None:
+    """Pool workers die on ``Pool.terminate``'s SIGTERM even where the parent installed a
+    handler of its own (``ray.init`` does), which a forked worker would otherwise inherit and
+    which could leave it waiting on the task queue for ever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _work(task: tuple[str, RunConfig]) -> RunReport:
@@ -48,7 +56,9 @@ class Workers:
 
     def __enter__(self) -> Workers:
         if self.jobs > 1:
-            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
+            self._pool = multiprocessing.get_context("fork").Pool(
+                self.jobs, initializer=_default_sigterm
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:
