@@ -38,7 +38,7 @@ def _create(server: ServerProcess, *topics: tuple[str, int]) -> None:
         future.result(10)
 
 
-def _consume(consumer: ck.Consumer, n: int, timeout: float = 10) -> list[ck.Message]:
+def _consume(consumer: ck.Consumer, n: int, timeout: float = 30) -> list[ck.Message]:
     got: list[ck.Message] = []
     deadline = time.monotonic() + timeout
     while len(got) < n and time.monotonic() < deadline:
@@ -53,8 +53,9 @@ def test_librdkafka_compressed_batches_are_stored_as_sent(
     server: ServerProcess, codec: str
 ) -> None:
     topic = f"codec-{codec}"
+    # one linger long enough for the 50 records to leave in one batch
     producer = ck.Producer(
-        {"bootstrap.servers": server.bootstrap, "compression.type": codec, "linger.ms": 5}
+        {"bootstrap.servers": server.bootstrap, "compression.type": codec, "linger.ms": 200}
     )
     offsets: list[int] = []
     for i in range(50):
@@ -84,7 +85,11 @@ def test_librdkafka_compressed_batches_are_stored_as_sent(
     stored = (server.directory / f"{topic}-0" / "00000000000000000000.log").read_bytes()
     values = [r.value for _, h in iter_batches(stored) for r in decode_batch(stored, _).records]
     assert values == [b"value-%d" % i for i in range(50)]
-    assert {h.codec.name.lower() for _, h in iter_batches(stored)} == {codec}
+    # librdkafka sends a batch uncompressed when compressing would not shrink it (a batch of
+    # one small record, where a loaded machine split the 50): every batch is stored as sent
+    codecs = {h.codec.name.lower() for _, h in iter_batches(stored)}
+    assert codec in codecs
+    assert codecs <= {codec, "none"}
 
 
 def test_kafka_python_produces_and_consumes(server: ServerProcess) -> None:
@@ -101,9 +106,12 @@ def test_kafka_python_produces_and_consumes(server: ServerProcess) -> None:
         enable_auto_commit=False,
     )
     got: list[bytes] = []
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while len(got) < 40 and time.monotonic() < deadline:
-        for records in consumer.poll(timeout_ms=200).values():
+        # A poll long enough to finish the group join: kafka-python 3.0.12 loses a JoinGroup
+        # and SyncGroup still in flight when a poll times out during them, and the consumer
+        # then never fetches (10 of 12 tries with 5 ms polls here, none with 2 s ones).
+        for records in consumer.poll(timeout_ms=2000).values():
             got += [r.value for r in records]
     consumer.commit()
     consumer.close()
