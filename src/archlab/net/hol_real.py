@@ -122,10 +122,7 @@ def deliveries_past_a_hole(events: list[dict[str, Any]]) -> int:
 
     count = 0
     for event in events:
-        if event.get("name", event.get("event")) not in (
-            "transport:packet_received",
-            "packet_received",
-        ):
+        if event.get("name") != "transport:packet_received":  # aioquic's qlog names
             continue
         for frame in event["data"].get("frames", []):
             if frame.get("frame_type") != "stream" or not frame.get("length"):
